@@ -1,0 +1,29 @@
+"""conveyor: typed, streaming dataflow pipelines for asyncio.
+
+Decorate plain functions with ``@single_task`` / ``@batch_task``, pipe them with
+``|`` and call the pipeline on data to get a stream of results.
+"""
+
+from conveyor.decorators import batch_task, single_task
+from conveyor.pipeline import Pipeline
+from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
+from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.stream import Stream
+from conveyor.task import BatchTask, SingleTask, Task
+
+__all__ = [
+    "single_task",
+    "batch_task",
+    "Task",
+    "SingleTask",
+    "BatchTask",
+    "Pipeline",
+    "Stream",
+    "ErrorHandler",
+    "LoggingErrorHandler",
+    "OnError",
+    "RetryPolicy",
+    "DEFAULT_MAX_IN_FLIGHT",
+]
+
+__version__ = "0.1.0"

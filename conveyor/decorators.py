@@ -1,0 +1,198 @@
+"""``@single_task`` and ``@batch_task``: turn a function into a task, bare or with options.
+
+Every option is validated here, at decoration time, so a typo fails where it is
+written and not in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from typing import Any, overload
+
+from conveyor.invoke import Invoker
+from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, validate_on_error
+from conveyor.signature import analyse
+from conveyor.task import BatchTask, SingleTask
+
+__all__ = ["single_task", "batch_task"]
+
+
+@overload
+def single_task(fn: Callable[..., Any], /) -> SingleTask[Any, Any]: ...
+@overload
+def single_task(
+    *,
+    on_error: OnError = "fail",
+    retry_attempts: int = 1,
+    retry_delay: float = 1.0,
+    retry_exponential_backoff: bool = True,
+    retry_max_delay: float = 60.0,
+    error_handler: ErrorHandler | None = None,
+    task_name: str | None = None,
+    concurrency_limit: int | None = None,
+) -> Callable[[Callable[..., Any]], SingleTask[Any, Any]]: ...
+
+
+def single_task(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    on_error: OnError = "fail",
+    retry_attempts: int = 1,
+    retry_delay: float = 1.0,
+    retry_exponential_backoff: bool = True,
+    retry_max_delay: float = 60.0,
+    error_handler: ErrorHandler | None = None,
+    task_name: str | None = None,
+    concurrency_limit: int | None = None,
+) -> SingleTask[Any, Any] | Callable[[Callable[..., Any]], SingleTask[Any, Any]]:
+    """Make a task that calls ``fn`` once per item (many items concurrently).
+
+    Options: ``on_error`` ("fail" or "skip_item"), ``retry_attempts`` (total calls),
+    ``retry_delay`` / ``retry_exponential_backoff`` / ``retry_max_delay`` (the wait
+    between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``.
+    """
+
+    def decorate(function: Callable[..., Any]) -> SingleTask[Any, Any]:
+        name = _task_name(function, task_name)
+        return SingleTask(
+            invoker=Invoker.of(function),
+            name=name,
+            policy=_policy("single", name, on_error, retry_attempts, retry_delay,
+                           retry_exponential_backoff, retry_max_delay, error_handler),
+            concurrency_limit=_concurrency(name, concurrency_limit),
+            signature=analyse(function),
+            defined_at=_defined_at(function),
+        )
+
+    return decorate if fn is None else decorate(_callable(fn, "single_task"))
+
+
+@overload
+def batch_task(fn: Callable[..., Any], /) -> BatchTask[Any, Any]: ...
+@overload
+def batch_task(
+    *,
+    min_size: int = 1,
+    max_size: int | None = None,
+    max_wait: float | None = None,
+    on_error: OnError = "fail",
+    retry_attempts: int = 1,
+    retry_delay: float = 1.0,
+    retry_exponential_backoff: bool = True,
+    retry_max_delay: float = 60.0,
+    error_handler: ErrorHandler | None = None,
+    task_name: str | None = None,
+    concurrency_limit: int | None = None,
+) -> Callable[[Callable[..., Any]], BatchTask[Any, Any]]: ...
+
+
+def batch_task(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    min_size: int = 1,
+    max_size: int | None = None,
+    max_wait: float | None = None,
+    on_error: OnError = "fail",
+    retry_attempts: int = 1,
+    retry_delay: float = 1.0,
+    retry_exponential_backoff: bool = True,
+    retry_max_delay: float = 60.0,
+    error_handler: ErrorHandler | None = None,
+    task_name: str | None = None,
+    concurrency_limit: int | None = None,
+) -> BatchTask[Any, Any] | Callable[[Callable[..., Any]], BatchTask[Any, Any]]:
+    """Make a task that calls ``fn`` with lists of items.
+
+    Items are grouped up to ``max_size`` (``None``: one batch of everything). With
+    ``max_wait`` (seconds), a batch that has at least ``min_size`` items is sent
+    ``max_wait`` after its first item arrived even if it is not full. At the end of
+    the input the remainder is always processed, even when smaller than ``min_size``.
+    Other options as for :func:`single_task` (``on_error`` is "fail" or "skip_batch").
+    """
+
+    def decorate(function: Callable[..., Any]) -> BatchTask[Any, Any]:
+        name = _task_name(function, task_name)
+        signature = analyse(function)
+        if signature.is_source:
+            raise TypeError(f"batch task {name!r} needs a parameter that receives the batch (a list of items)")
+        _check_sizes(name, min_size, max_size, max_wait)
+        return BatchTask(
+            invoker=Invoker.of(function),
+            name=name,
+            policy=_policy("batch", name, on_error, retry_attempts, retry_delay,
+                           retry_exponential_backoff, retry_max_delay, error_handler),
+            concurrency_limit=_concurrency(name, concurrency_limit),
+            signature=signature,
+            defined_at=_defined_at(function),
+            min_size=min_size,
+            max_size=max_size,
+            max_wait=None if max_wait is None else float(max_wait),
+        )
+
+    return decorate if fn is None else decorate(_callable(fn, "batch_task"))
+
+
+def _callable(fn: object, decorator: str) -> Callable[..., Any]:
+    if not callable(fn):
+        raise TypeError(
+            f"@{decorator} decorates a function; got {fn!r}. Pass options by keyword: @{decorator}(max_size=10)"
+        )
+    return fn
+
+
+def _task_name(fn: Callable[..., Any], explicit: str | None) -> str:
+    if explicit is not None:
+        if not isinstance(explicit, str) or not explicit:
+            raise ValueError(f"task_name must be a non-empty string, got {explicit!r}")
+        return explicit
+    return str(getattr(fn, "__name__", type(fn).__name__))
+
+
+def _policy(
+    kind: str,
+    name: str,
+    on_error: object,
+    attempts: int,
+    delay: float,
+    backoff: bool,
+    max_delay: float,
+    handler: ErrorHandler | None,
+) -> ErrorPolicy:
+    if handler is not None and not callable(getattr(handler, "handle_error", None)):
+        raise TypeError(f"task {name!r}: error_handler must have an async handle_error method, got {handler!r}")
+    try:
+        retry = RetryPolicy(attempts, delay, bool(backoff), max_delay)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"task {name!r}: {exc}") from None
+    return ErrorPolicy(validate_on_error(on_error, task_kind=kind, task_name=name), retry, handler)
+
+
+def _concurrency(name: str, limit: int | None) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"task {name!r}: concurrency_limit must be a positive int or None, got {limit!r}")
+    return limit
+
+
+def _check_sizes(name: str, min_size: int, max_size: int | None, max_wait: float | None) -> None:
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise ValueError(f"batch task {name!r}: min_size must be an int >= 1, got {min_size!r}")
+    if max_size is not None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise ValueError(f"batch task {name!r}: max_size must be an int >= 1 or None, got {max_size!r}")
+        if max_size < min_size:
+            raise ValueError(f"batch task {name!r}: max_size={max_size} is smaller than min_size={min_size}")
+    if max_wait is not None:
+        if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not max_wait > 0 or math.isinf(max_wait):
+            raise ValueError(f"batch task {name!r}: max_wait must be a positive number of seconds or None, got {max_wait!r}")
+
+
+def _defined_at(fn: Callable[..., Any]) -> str:
+    target = inspect.unwrap(fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return "<unknown>"
+    return f"{code.co_filename}:{code.co_firstlineno}"

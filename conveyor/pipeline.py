@@ -1,0 +1,147 @@
+"""Pipelines: an immutable chain of tasks, and the door from the model into the runtime.
+
+``a | b`` composes; calling a pipeline with data returns a :class:`~conveyor.stream.Stream`.
+Composing never mutates an operand, and one pipeline can run many times, also at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+import networkx as nx
+
+from conveyor.graph import build_graph, check_structure
+from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.stream import Stream
+from conveyor.task import NO_DATA, Task
+
+__all__ = ["Pipeline"]
+
+In = TypeVar("In", contravariant=True)
+Out = TypeVar("Out", covariant=True)
+R = TypeVar("R")
+
+
+class Pipeline(Generic[In, Out]):
+    """A chain of tasks. Build one with ``task_a | task_b`` or ``Pipeline().add(a, b)``."""
+
+    __slots__ = ("_stages", "_graph")
+
+    def __init__(self, stages: Iterable[Task[Any, Any]] = ()) -> None:
+        checked = tuple(stages)
+        for stage in checked:
+            if not isinstance(stage, Task):
+                raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
+        check_structure(checked)
+        self._stages = checked
+        self._graph: nx.DiGraph | None = None
+
+    @classmethod
+    def of(cls, task: Task[In, Out]) -> Pipeline[In, Out]:
+        return cls((task,))
+
+    @property
+    def stages(self) -> tuple[Task[Any, Any], ...]:
+        return self._stages
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The topology (source, stages, side inputs, sink); built once, then cached."""
+        if self._graph is None:
+            self._graph = build_graph(self._stages)
+        return self._graph
+
+    @property
+    def is_source(self) -> bool:
+        """True when the first stage produces the stream itself (call it without data)."""
+        return bool(self._stages) and self._stages[0].is_source
+
+    @property
+    def name(self) -> str:
+        return " | ".join(stage.name for stage in self._stages) or "empty pipeline"
+
+    # -- composition -------------------------------------------------------------------
+
+    def add(self, *tasks: Task[Any, Any] | Pipeline[Any, Any]) -> Pipeline[Any, Any]:
+        """A new pipeline with ``tasks`` appended (the conveyor-streaming spelling of ``|``)."""
+        stages = list(self._stages)
+        for task in tasks:
+            stages.extend(_stages_of(task))
+        return Pipeline(stages)
+
+    def __or__(self, other: Task[Any, R] | Pipeline[Any, R]) -> Pipeline[In, R]:
+        if not isinstance(other, (Task, Pipeline)):
+            return NotImplemented
+        return Pipeline(self._stages + _stages_of(other))
+
+    # -- running -----------------------------------------------------------------------
+
+    def __call__(
+        self,
+        data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+    ) -> Stream[Out]:
+        """Stream the results for ``data`` in input order.
+
+        ``max_in_flight`` bounds how many items each stage holds at once (running, or
+        finished and waiting for their turn); ``None`` removes the bound.
+        """
+        return self._stream(data, ordered=True, max_in_flight=max_in_flight)
+
+    def as_completed(
+        self,
+        data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+    ) -> Stream[Out]:
+        """Stream the results for ``data`` as soon as each is ready (completion order)."""
+        return self._stream(data, ordered=False, max_in_flight=max_in_flight)
+
+    def _stream(self, data: Any, *, ordered: bool, max_in_flight: int | None) -> Stream[Out]:
+        self._check_runnable(data)
+        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
+            raise ValueError(f"max_in_flight must be a positive int or None (unbounded), got {max_in_flight!r}")
+        return Stream(self, data, ordered=ordered, max_in_flight=max_in_flight)
+
+    def _check_runnable(self, data: Any) -> None:
+        """Everything that can be known before the first item: fail now, not mid-stream."""
+        for stage in self._stages:
+            missing = stage.unbound_side_inputs
+            if missing:
+                raise TypeError(
+                    f"task {stage.name!r} (defined at {stage.defined_at}) needs side input(s) "
+                    f"{', '.join(map(repr, missing))}; bind them with {stage.name}.with_inputs("
+                    f"{', '.join(f'{m}=...' for m in missing)})"
+                )
+        if data is NO_DATA:
+            if not self.is_source:
+                first = self._stages[0].name if self._stages else "this pipeline"
+                raise TypeError(f"{first!r} expects input data: call it with an iterable or async iterable of items")
+            return
+        if self.is_source:
+            raise TypeError(
+                f"task {self._stages[0].name!r} is a source (it takes no item parameter) and produces "
+                f"its own items; call the pipeline without data"
+            )
+        if isinstance(data, (str, bytes, bytearray)):
+            raise TypeError(
+                f"pipeline data must be an iterable of items, got a {type(data).__name__}; "
+                f"a {type(data).__name__} would be split into characters, so wrap it: [data]"
+            )
+        if not isinstance(data, (Iterable, AsyncIterable)):
+            raise TypeError(
+                f"pipeline data must be an iterable or async iterable of items, got {type(data).__name__}"
+            )
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name}>"
+
+
+def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, Any]]) -> tuple[Task[Any, Any], ...]:
+    if isinstance(part, Pipeline):
+        return part.stages
+    if isinstance(part, Task):
+        return (part,)
+    raise TypeError(f"cannot add {part!r} to a pipeline: expected a task or a pipeline")

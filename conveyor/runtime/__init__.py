@@ -1,0 +1,1 @@
+"""The scheduler: runs a pipeline graph as a bounded stream on asyncio."""

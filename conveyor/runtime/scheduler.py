@@ -1,0 +1,117 @@
+"""One run of a pipeline: wires stages together, supervises their tasks, ends cleanly.
+
+The run owns every asyncio task it starts (pumps, calls, retries). The first
+failure wins: it is recorded, all work is cancelled, and the consumer receives
+that original exception (with conveyor's notes) once nothing of the run is left
+pending. Cancelling or closing the stream cancels everything the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Generator, Sequence
+from typing import Any
+
+from conveyor.runtime.inputs import END, Outlet, open_input
+from conveyor.runtime.outcomes import log
+from conveyor.runtime.stage import Stage
+from conveyor.task import Task
+
+__all__ = ["Run"]
+
+
+class Run:
+    def __init__(
+        self,
+        stages: Sequence[Task[Any, Any]],
+        data: Any,
+        *,
+        ordered: bool,
+        max_in_flight: int | None,
+    ) -> None:
+        self.stages = tuple(stages)
+        self.data = data
+        self.ordered = ordered
+        self.max_in_flight = max_in_flight
+        self.error: BaseException | None = None
+        self.state = "not started"
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._outlet: Outlet | None = None
+        self._last: Stage | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def start(self) -> None:
+        """Build the stages and start their pumps (inside the running event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self.state = "running"
+        is_source = bool(self.stages) and self.stages[0].is_source
+        outlet: Outlet = open_input(self.data, source=is_source)
+        for task in self.stages:
+            stage = Stage(self, task, outlet, ordered=self.ordered, max_in_flight=self.max_in_flight)
+            self.spawn(stage.pump())
+            outlet = stage
+            self._last = stage
+        self._outlet = outlet
+
+    def spawn(self, work: Coroutine[Any, Any, Any] | Generator[Any, None, Any]) -> asyncio.Task[Any]:
+        task = self._loop.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def next(self) -> Any:
+        """The next result; raises StopAsyncIteration at the end, or the run's error."""
+        if self.state in ("finished", "failed", "closed"):
+            raise StopAsyncIteration
+        assert self._outlet is not None
+        try:
+            item = await self._outlet.get()
+        except Exception as exc:  # only the input adapter raises here (no stages)
+            self.fail(exc)
+            item = END
+        if self.error is not None:
+            await self._raise_error()
+        if item is END:
+            self.state = "finished"
+            raise StopAsyncIteration
+        return item
+
+    async def _raise_error(self) -> None:
+        error = self.error
+        assert error is not None
+        await self.aclose()
+        self.state = "failed"
+        raise error
+
+    def fail(self, error: BaseException) -> None:
+        """Record the first failure, cancel all work, wake the consumer."""
+        if self.error is not None:
+            log.debug("further failure after the run already failed: %r", error)
+            return
+        self.error = error
+        self.cancel()
+        if self._last is not None:
+            self._last.wake_reader()
+
+    def cancel(self) -> None:
+        """Cancel every task of the run without waiting (safe from ``__del__``)."""
+        for task in list(self.tasks):
+            try:
+                task.cancel()
+            except RuntimeError:  # the loop is already closed: nothing left to run
+                pass
+
+    async def aclose(self) -> None:
+        """Cancel all work and wait until every task of the run has ended."""
+        if self.state == "running":
+            self.state = "closed"
+        self.cancel()
+        current = asyncio.current_task()
+        while self.tasks:
+            pending = [t for t in self.tasks if t is not current]
+            if not pending:
+                break
+            await asyncio.wait(pending)

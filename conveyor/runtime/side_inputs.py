@@ -1,0 +1,65 @@
+"""Resolving a task's side inputs once per run, before its first item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
+from conveyor.task import Task
+
+__all__ = ["prepare_call"]
+
+
+async def prepare_call(task: Task[Any, Any]) -> Callable[[Any], Any]:
+    """The task's one-argument callable for this run, side inputs applied."""
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for name, side in task.side_inputs.items():
+        value = await _resolve(task, side)
+        param = task.signature.side_param(name)
+        if param is not None and param.positional_only:
+            positional.append(value)
+        else:
+            keywords[name] = value
+    if task.is_source:
+        source_call = task.invoker.prepare_source(positional, keywords)
+        return lambda _no_item: source_call()
+    return task.invoker.prepare(positional, keywords)
+
+
+async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
+    try:
+        return await _value_of(task, side)
+    except Exception as exc:
+        exc.add_note(
+            f"conveyor: while resolving side input {side.param!r} ({side.label}) of task "
+            f"{task.name!r} (defined at {task.defined_at})"
+        )
+        raise
+
+
+async def _value_of(task: Task[Any, Any], side: SideInput) -> Any:
+    if side.kind is SideInputKind.VALUE:
+        return side.source
+    if side.kind is SideInputKind.AWAITABLE:
+        once: OnceAwaitable = side.source
+        return await once.get()
+    if side.kind is SideInputKind.STREAM:
+        if side.source.started:
+            raise RuntimeError(
+                "this Stream was already (partly) consumed, so it cannot feed a side input; "
+                "pass the pipeline itself (run once per run) or a fresh stream"
+            )
+        items = await side.source.collect()
+    else:
+        items = await side.source().collect()
+    if side.all_items:
+        return items
+    if len(items) != 1:
+        raise ValueError(
+            f"side input {side.param!r} of task {task.name!r} is not annotated as a list or "
+            f"sequence, so it takes exactly one item, but its {side.kind.value} produced {len(items)}; "
+            f"annotate the parameter as list[...] to receive all items"
+        )
+    return items[0]

@@ -1,0 +1,91 @@
+"""The result stream of one pipeline run: an async iterator with ``collect()``.
+
+A Stream is lazy: the run starts on the first ``__anext__`` (or ``collect()``), so
+calling a pipeline outside an event loop is fine. Closing the stream (``aclose()``,
+``async with``, or dropping the last reference) cancels all of the run's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from conveyor.runtime.scheduler import Run
+
+if TYPE_CHECKING:
+    from conveyor.pipeline import Pipeline
+
+__all__ = ["Stream"]
+
+T = TypeVar("T", covariant=True)
+
+
+class Stream(AsyncIterator[T], Generic[T]):
+    """Results of running a pipeline on some data, in input order or as completed."""
+
+    __slots__ = ("pipeline", "data", "ordered", "max_in_flight", "_run", "__weakref__")
+
+    def __init__(self, pipeline: Pipeline[Any, T], data: Any, *, ordered: bool, max_in_flight: int | None) -> None:
+        self.pipeline = pipeline
+        self.data = data
+        self.ordered = ordered
+        self.max_in_flight = max_in_flight
+        self._run: Run | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._run is not None
+
+    def _ensure_run(self) -> Run:
+        if self._run is None:
+            self._run = Run(self.pipeline.stages, self.data, ordered=self.ordered, max_in_flight=self.max_in_flight)
+            self._run.start()
+        return self._run
+
+    def __aiter__(self) -> Stream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        run = self._ensure_run()
+        try:
+            item: T = await run.next()
+        except asyncio.CancelledError:
+            run.cancel()  # the consumer was cancelled: so is all of the run's work
+            raise
+        return item
+
+    async def collect(self) -> list[T]:
+        """All remaining results as a list (the run's order: input order or completion)."""
+        results: list[T] = []
+        try:
+            async for item in self:
+                results.append(item)
+        finally:
+            await self.aclose()
+        return results
+
+    async def aclose(self) -> None:
+        """Stop the run: cancel in-flight work and wait until all of it has ended."""
+        if self._run is not None:
+            await self._run.aclose()
+
+    async def __aenter__(self) -> Stream[T]:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Breaking out of ``async for`` drops the stream: stop its work then, too.
+        run = getattr(self, "_run", None)
+        if run is not None:
+            run.cancel()
+
+    def __repr__(self) -> str:
+        mode = "ordered" if self.ordered else "as completed"
+        state = "not started" if self._run is None else self._run.state
+        return f"<Stream of {self.pipeline.name} ({mode}, {state})>"
