@@ -9,7 +9,7 @@ pending. Cancelling or closing the stream cancels everything the same way.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from conveyor.runtime.inputs import END, Outlet, open_input
@@ -56,7 +56,9 @@ class Run:
             self._last = stage
         self._outlet = outlet
 
-    def spawn(self, work: Coroutine[Any, Any, Any] | Generator[Any, None, Any]) -> asyncio.Task[Any]:
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        if not asyncio.iscoroutine(work):
+            work = _awaited(work)  # a Future or other awaitable returned by a user function
         task = self._loop.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -115,3 +117,7 @@ class Run:
             if not pending:
                 break
             await asyncio.wait(pending)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
