@@ -306,3 +306,40 @@ async def test_unbounded_is_an_explicit_choice() -> None:
 
 async def test_empty_pipeline_passes_items_through() -> None:
     assert await Pipeline()([1, 2]).collect() == [1, 2]
+
+
+async def test_asyncio_timeout_inside_a_task_applies_to_that_call_only() -> None:
+    @single_task(on_error="skip_item")
+    async def bounded(x: int) -> int:
+        async with asyncio.timeout(0.01 if x == 1 else 10):
+            await asyncio.sleep(5 if x == 1 else 0.001)
+        return x
+
+    assert await (bounded | upper_int)(range(4)).collect() == [0, 20, 30]
+
+
+async def test_a_call_keeps_one_current_task_across_suspensions() -> None:
+    @single_task
+    async def same_task(x: int) -> bool:
+        before = asyncio.current_task()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        return asyncio.current_task() is before
+
+    assert await same_task(range(30)).collect() == [True] * 30
+
+
+async def test_context_variables_set_by_a_call_do_not_leak_into_others() -> None:
+    import contextvars
+
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=-1)
+
+    @single_task
+    async def set_and_read(x: int) -> tuple[int, int]:
+        seen = var.get()
+        var.set(x)
+        await asyncio.sleep(0)
+        return seen, var.get()
+
+    results = await set_and_read(range(20)).collect()
+    assert results == [(-1, x) for x in range(20)]

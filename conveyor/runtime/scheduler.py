@@ -9,6 +9,7 @@ pending. Cancelling or closing the stream cancels everything the same way.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -56,10 +57,10 @@ class Run:
             self._last = stage
         self._outlet = outlet
 
-    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+    def spawn(self, work: Awaitable[Any], context: contextvars.Context | None = None) -> asyncio.Task[Any]:
         if not asyncio.iscoroutine(work):
             work = _awaited(work)  # a Future or other awaitable returned by a user function
-        task = self._loop.create_task(work)
+        task = self._loop.create_task(work, context=context)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task

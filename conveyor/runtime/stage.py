@@ -19,11 +19,15 @@ no task and no extra hop per item. Coroutine calls get one asyncio task each.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import types
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Generator
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conveyor.invoke import CallShape
+from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.inputs import END, Outlet
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
@@ -34,8 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Stage"]
 
-_TIMED_OUT: Any = object()
-
+#: After this many eager calls in a row that suspended, a stage starts calls as tasks.
+EAGER_GIVE_UP = 8
+#: A stage starting calls as tasks tries one eager call this often, to notice a change.
+EAGER_PROBE_EVERY = 256
 
 class _Slot:
     """One call: its input, how many stream items it stands for, and its outputs."""
@@ -74,6 +80,12 @@ class Stage:
         self.input_done = False
         self._reader: asyncio.Future[None] | None = None
         self._pump_waiter: asyncio.Future[None] | None = None
+        self.batch = Batching(task) if isinstance(task, BatchTask) else None
+        self.context = contextvars.copy_context()  # each call runs in a copy, as a task would
+        self.call: Callable[[Any], Any] = _not_prepared
+        self._eager = True
+        self._suspended_in_a_row = 0
+        self._calls_since_probe = 0
 
     # -- outlet side -------------------------------------------------------------------
 
@@ -104,77 +116,78 @@ class Stage:
             waiter.set_result(None)
 
     # -- pump side -----------------------------------------------------------------------
+    #
+    # The pump role can move between tasks. A coroutine call is first run eagerly,
+    # inside the pump; most finish without suspending and cost no task at all. When
+    # one does suspend, the task that started it keeps it (so asyncio.current_task()
+    # and asyncio.timeout() inside the user's code stay right) and a new task takes
+    # over the pump. All pump state therefore lives on the stage, not in locals.
 
     async def pump(self) -> None:
+        """The stage's first task: resolve side inputs, then pump."""
         try:
-            call = await prepare_call(self.task)
+            self.call = await prepare_call(self.task)
             if self.task.is_source and self.shape.fans_out:
-                await self._pump_source(call)
-            elif isinstance(self.task, BatchTask):
-                await self._pump_batches(call, self.task)
-            else:
-                await self._pump_items(call)
-            self.input_done = True
-            self.wake_reader()
+                await self._pump_source(self.call)
+                self._end_of_input()
+                return
         except Exception as exc:
             self.run.fail(exc)
+            return
+        await self._pump()
 
-    async def _pump_items(self, call: Callable[[Any], Any]) -> None:
+    async def _pump(self) -> None:
+        try:
+            suspended = await (self._pump_batches() if self.batch is not None else self._pump_items())
+        except Exception as exc:
+            self.run.fail(exc)
+            return
+        if suspended is None:
+            self._end_of_input()
+            return
+        self.run.spawn(self._pump())  # the pump moves on; this task finishes the call
+        await self._continue(suspended)
+
+    def _end_of_input(self) -> None:
+        self.input_done = True
+        self.wake_reader()
+
+    async def _pump_items(self) -> _Suspended | None:
         upstream_get = self.upstream.get
+        start = self._start
         while True:
             if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
                 await self._wait_for_room(1)
             item = await upstream_get()
             if item is END:
-                return
-            self._start(call, item, 1)
+                return None
+            suspended = start(item, 1)
+            if suspended is not None:
+                return suspended
 
-    async def _pump_batches(self, call: Callable[[Any], Any], task: BatchTask[Any, Any]) -> None:
-        max_size = task.max_size if task.max_size is not None else float("inf")
-        ready_size = max(task.min_size, 1)
-        timed = task.max_wait is not None
-        next_item = self._timed_getter() if timed else None
-        batch: list[Any] = []
-        deadline = 0.0
-        while True:
-            timeout = None
-            if timed and len(batch) >= ready_size:
-                timeout = deadline - self.run.loop.time()
-                if timeout <= 0:
-                    await self._dispatch_batch(call, batch)
-                    batch = []
-                    continue
-            item = await next_item(timeout) if next_item is not None else await self.upstream.get()
-            if item is _TIMED_OUT:
-                continue  # the deadline passed: the check above dispatches the batch
+    async def _pump_batches(self) -> _Suspended | None:
+        batching = self.batch
+        assert batching is not None
+        while not batching.ended:
+            item = await batching.next_item(self.upstream, self.run)
             if item is END:
+                batching.ended = True
                 break
-            if not batch and timed:
-                deadline = self.run.loop.time() + (task.max_wait or 0.0)
-            batch.append(item)
-            if len(batch) >= max_size:
-                await self._dispatch_batch(call, batch)
-                batch = []
-        if batch:  # the remainder is always processed, even below min_size
-            await self._dispatch_batch(call, batch)
+            if item is not TIMED_OUT and not batching.add(item, self.run.loop.time()):
+                if not batching.due(self.run.loop.time()):
+                    continue
+            suspended = await self._dispatch_batch()  # full, or due after max_wait
+            if suspended is not None:
+                return suspended
+        if batching.items:  # the remainder is always processed, even below min_size
+            return await self._dispatch_batch()
+        return None
 
-    async def _dispatch_batch(self, call: Callable[[Any], Any], batch: list[Any]) -> None:
+    async def _dispatch_batch(self) -> _Suspended | None:
+        assert self.batch is not None
+        batch = self.batch.take()
         await self._wait_for_room(len(batch))
-        self._start(call, batch, len(batch))
-
-    def _timed_getter(self) -> Callable[[float | None], Any]:
-        """``get`` with a timeout that never cancels the upstream pull it waits on."""
-        pending: list[asyncio.Task[Any]] = []
-
-        async def next_item(timeout: float | None) -> Any:
-            if not pending:
-                pending.append(self.run.spawn(self.upstream.get()))
-            done, _ = await asyncio.wait(pending, timeout=timeout)
-            if not done:
-                return _TIMED_OUT
-            return pending.pop().result()
-
-        return next_item
+        return self._start(batch, len(batch))
 
     async def _wait_for_room(self, weight: int) -> None:
         # An empty stage always admits one call, so a batch larger than the window runs.
@@ -231,37 +244,78 @@ class Stage:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def _start(self, call: Callable[[Any], Any], item: Any, weight: int) -> None:
+    def _start(self, item: Any, weight: int) -> _Suspended | None:
+        """Start one call. Returns the call if it suspended; the pump hands itself on."""
         slot = _Slot(item, weight)
         if self.ordered:
             self.slots.append(slot)
         self.pending_weight += weight
         self.running += 1
-        shape = self.shape
+        context = self.context.copy()  # like a task: user code gets its own context
         try:
-            result = call(item)
-            if shape is CallShape.VALUE:
+            result = context.run(self.call, item)
+            if self.shape is CallShape.VALUE:
                 self._finish(slot, self.interpret(result))
-                return
-            if shape is CallShape.ITERATOR:
-                self._finish(slot, self.interpret(list(result)))
-                return
+                return None
+            if self.shape is CallShape.ITERATOR:
+                self._finish(slot, self.interpret(context.run(list, result)))
+                return None
         except Exception as exc:
-            self._after_failure(call, slot, exc)
-            return
-        if shape is CallShape.ASYNC_ITERATOR:
+            self._after_failure(slot, exc)
+            return None
+        if type(result) is CoroutineType and self._try_eager():
+            return self._start_eagerly(result, slot, context)
+        if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
-        task = self.run.spawn(result)
-        task.add_done_callback(lambda t: self._on_call_done(call, slot, t))
+        task = self.run.spawn(result, context)
+        task.add_done_callback(lambda t: self._on_call_done(slot, t))
+        return None
 
-    def _on_call_done(self, call: Callable[[Any], Any], slot: _Slot, task: asyncio.Task[Any]) -> None:
+    def _try_eager(self) -> bool:
+        """Run this coroutine's first step inline? Stages whose calls keep suspending
+        stop trying (a hand-over costs an event-loop turn) and probe now and then."""
+        if self._eager:
+            return True
+        self._calls_since_probe += 1
+        if self._calls_since_probe < EAGER_PROBE_EVERY:
+            return False
+        self._calls_since_probe = 0
+        return True
+
+    def _start_eagerly(
+        self, coroutine: Coroutine[Any, Any, Any], slot: _Slot, context: contextvars.Context
+    ) -> _Suspended | None:
+        try:
+            yielded = context.run(coroutine.send, None)
+        except StopIteration as stop:  # finished without suspending: no task needed
+            self._eager = True
+            self._suspended_in_a_row = 0
+            self._finish(slot, self.interpret(stop.value))
+            return None
+        except Exception as exc:
+            self._after_failure(slot, exc)
+            return None
+        self._suspended_in_a_row += 1
+        if self._suspended_in_a_row >= EAGER_GIVE_UP:
+            self._eager = False
+        return _Suspended(coroutine, yielded, slot, context)
+
+    async def _continue(self, suspended: _Suspended) -> None:
+        try:
+            result = await _resume(suspended)
+        except Exception as exc:
+            self._after_failure(suspended.slot, exc)
+            return
+        self._finish(suspended.slot, self.interpret(result))
+
+    def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
             self._finish(slot, self.interpret(task.result()))
         elif isinstance(exc, Exception):
-            self._after_failure(call, slot, exc)
+            self._after_failure(slot, exc)
         else:  # KeyboardInterrupt and friends are not task failures
             self.run.fail(exc)
 
@@ -282,14 +336,14 @@ class Stage:
 
     # -- failures --------------------------------------------------------------------------
 
-    def _after_failure(self, call: Callable[[Any], Any], slot: _Slot, exc: Exception) -> None:
+    def _after_failure(self, slot: _Slot, exc: Exception) -> None:
         policy = self.task.policy
         if policy.retry.attempts > 1 or policy.handler is not None:
-            self.run.spawn(self._recover(call, slot, exc))
+            self.run.spawn(self._recover(slot, exc))
         else:
             self._give_up(slot, exc, attempt=1)
 
-    async def _recover(self, call: Callable[[Any], Any], slot: _Slot, exc: Exception) -> None:
+    async def _recover(self, slot: _Slot, exc: Exception) -> None:
         """Retries with backoff, then the error handler, then the on_error policy."""
         task = self.task
         retry = task.policy.retry
@@ -304,7 +358,7 @@ class Stage:
             await asyncio.sleep(delay)
             attempt += 1
             try:
-                result = await self._call_once(call, slot.item)
+                result = await self._call_once(slot.item)
             except Exception as again:
                 exc = again
                 continue
@@ -334,8 +388,8 @@ class Stage:
             return [value]
         return self.interpret(value)
 
-    async def _call_once(self, call: Callable[[Any], Any], item: Any) -> Any:
-        result = call(item)
+    async def _call_once(self, item: Any) -> Any:
+        result = self.call(item)
         shape = self.shape
         if shape is CallShape.AWAITABLE:
             return await result
@@ -367,6 +421,43 @@ class Stage:
         return f"<Stage {self.task.name!r} running={self.running} held={self.pending_weight + len(self.ready)}>"
 
 
+def _not_prepared(item: Any) -> Any:
+    raise RuntimeError("conveyor internal error: a stage was called before its side inputs were resolved")
+
+
 async def _drain(results: Any) -> list[Any]:
     return [value async for value in results]
+
+
+class _Suspended(NamedTuple):
+    """A coroutine call that suspended during its eager first step."""
+
+    coroutine: Coroutine[Any, Any, Any]
+    yielded: Any  # what it yielded to the event loop (a future, or None)
+    slot: _Slot
+    context: contextvars.Context
+
+
+@types.coroutine
+def _resume(suspended: _Suspended) -> Generator[Any, Any, Any]:
+    """Drive a started coroutine to its end inside the current task.
+
+    What the coroutine yields goes to the task machinery unchanged and what comes
+    back (values, cancellation) goes to the coroutine, always in its own context.
+    """
+    coroutine, yielded, _, context = suspended
+    send, throw = coroutine.send, coroutine.throw
+    while True:
+        try:
+            value = yield yielded
+        except BaseException as exc:
+            try:
+                yielded = context.run(throw, exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = context.run(send, value)
+            except StopIteration as stop:
+                return stop.value
 
