@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from conveyor.runtime.inputs import END, Outlet, open_input
@@ -57,12 +57,27 @@ class Run:
             self._last = stage
         self._outlet = outlet
 
-    def spawn(self, work: Awaitable[Any], context: contextvars.Context | None = None) -> asyncio.Task[Any]:
+    def spawn(
+        self,
+        work: Awaitable[Any],
+        context: contextvars.Context | None = None,
+        on_done: Callable[[asyncio.Task[Any]], object] | None = None,
+    ) -> asyncio.Task[Any]:
+        """Start a task the run owns; ``on_done`` runs when it ends (one callback, not two)."""
         if not asyncio.iscoroutine(work):
             work = _awaited(work)  # a Future or other awaitable returned by a user function
         task = self._loop.create_task(work, context=context)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        if on_done is None:
+            task.add_done_callback(self.tasks.discard)
+        else:
+            tasks = self.tasks
+
+            def done(finished: asyncio.Task[Any]) -> None:
+                tasks.discard(finished)
+                on_done(finished)
+
+            task.add_done_callback(done)
         return task
 
     async def next(self) -> Any:

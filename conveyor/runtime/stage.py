@@ -267,8 +267,7 @@ class Stage:
             return self._start_eagerly(result, slot, context)
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
-        task = self.run.spawn(result, context)
-        task.add_done_callback(lambda t: self._on_call_done(slot, t))
+        self.run.spawn(result, context, lambda t: self._on_call_done(slot, t))
         return None
 
     def _try_eager(self) -> bool:
