@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from typing import Any, overload
 
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, validate_on_error
-from conveyor.signature import analyse
+from conveyor.signature import TaskSignature, analyse
+from conveyor.stage_types import batch_element_type, stage_types
 from conveyor.task import BatchTask, SingleTask
 
 __all__ = ["single_task", "batch_task"]
@@ -55,15 +57,20 @@ def single_task(
     between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``.
     """
 
+    caller = _caller_namespace()
+
     def decorate(function: Callable[..., Any]) -> SingleTask[Any, Any]:
         name = _task_name(function, task_name)
+        invoker = Invoker.of(function)
+        signature = analyse(function, caller)
         return SingleTask(
-            invoker=Invoker.of(function),
+            invoker=invoker,
             name=name,
             policy=_policy("single", name, on_error, retry_attempts, retry_delay,
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
-            signature=analyse(function),
+            signature=signature,
+            types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
         )
 
@@ -114,19 +121,22 @@ def batch_task(
     Other options as for :func:`single_task` (``on_error`` is "fail" or "skip_batch").
     """
 
+    caller = _caller_namespace()
+
     def decorate(function: Callable[..., Any]) -> BatchTask[Any, Any]:
         name = _task_name(function, task_name)
-        signature = analyse(function)
-        if signature.is_source:
-            raise TypeError(f"batch task {name!r} needs a parameter that receives the batch (a list of items)")
+        invoker = Invoker.of(function)
+        signature = analyse(function, caller)
+        _check_batch_parameter(name, signature)
         _check_sizes(name, min_size, max_size, max_wait)
         return BatchTask(
-            invoker=Invoker.of(function),
+            invoker=invoker,
             name=name,
             policy=_policy("batch", name, on_error, retry_attempts, retry_delay,
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
             signature=signature,
+            types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
             min_size=min_size,
             max_size=max_size,
@@ -134,6 +144,29 @@ def batch_task(
         )
 
     return decorate if fn is None else decorate(_callable(fn, "batch_task"))
+
+
+def _caller_namespace() -> dict[str, Any]:
+    """Names visible where the decorator is used, so annotations naming local classes
+    resolve (``get_type_hints`` alone sees only the module's globals)."""
+    frame = sys._getframe(2)
+    try:
+        if frame.f_code.co_flags & inspect.CO_NEWLOCALS or frame.f_locals is not frame.f_globals:
+            return dict(frame.f_locals)
+        return {}
+    finally:
+        del frame
+
+
+def _check_batch_parameter(name: str, signature: TaskSignature) -> None:
+    if signature.item is None:
+        raise TypeError(f"batch task {name!r} needs a parameter that receives the batch (a list of items)")
+    annotation = signature.item.annotation
+    if batch_element_type(annotation) is None:
+        raise TypeError(
+            f"batch task {name!r}: parameter {signature.item.name!r} receives a list of items, "
+            f"so annotate it as list[T] or Sequence[T], not {annotation!r}"
+        )
 
 
 def _callable(fn: object, decorator: str) -> Callable[..., Any]:

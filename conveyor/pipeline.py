@@ -15,6 +15,7 @@ from conveyor.graph import build_graph, check_structure
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
 from conveyor.stream import Stream
 from conveyor.task import NO_DATA, Task
+from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
 __all__ = ["Pipeline"]
 
@@ -24,32 +25,73 @@ R = TypeVar("R")
 
 
 class Pipeline(Generic[In, Out]):
-    """A chain of tasks. Build one with ``task_a | task_b`` or ``Pipeline().add(a, b)``."""
+    """A chain of tasks. Build one with ``task_a | task_b`` or ``Pipeline().add(a, b)``.
 
-    __slots__ = ("_stages", "_graph")
+    Composition checks each junction's types (see :mod:`conveyor.typecheck`);
+    ``typecheck`` chooses what a mismatch does when this pipeline is composed further:
+    "strict" (raise), "lax" (warn) or "off"; by default $CONVEYOR_TYPECHECK or strict.
+    """
 
-    def __init__(self, stages: Iterable[Task[Any, Any]] = ()) -> None:
-        checked = tuple(stages)
-        for stage in checked:
-            if not isinstance(stage, Task):
-                raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
-        check_structure(checked)
-        self._stages = checked
+    __slots__ = ("_stages", "_junctions", "_mode", "_graph")
+
+    def __init__(self, stages: Iterable[Task[Any, Any]] = (), *, typecheck: TypecheckMode | None = None) -> None:
+        self._mode = None if typecheck is None else validate_mode(typecheck)
+        self._stages: tuple[Task[Any, Any], ...] = ()
+        self._junctions: tuple[Junction, ...] = (Junction(Any),)
         self._graph: nx.DiGraph | None = None
+        composed = self._extended(tuple(stages))
+        self._stages, self._junctions = composed._stages, composed._junctions
 
     @classmethod
     def of(cls, task: Task[In, Out]) -> Pipeline[In, Out]:
         return cls((task,))
+
+    def _extended(self, more: tuple[Task[Any, Any], ...]) -> Pipeline[Any, Any]:
+        """This pipeline with ``more`` appended: only the new junctions are checked."""
+        for stage in more:
+            if not isinstance(stage, Task):
+                raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
+            _check_bound(stage)
+        stages = self._stages + more
+        check_structure(stages, start=max(len(self._stages) - 1, 0))
+        producer = self._stages[-1] if self._stages else None
+        flow = flow_through(more, self._junctions[-1].produced, producer, self.mode)
+        result: Pipeline[Any, Any] = object.__new__(Pipeline)
+        result._stages = stages
+        result._junctions = self._junctions[:-1] + tuple(flow)
+        result._mode = self._mode
+        result._graph = None
+        return result
 
     @property
     def stages(self) -> tuple[Task[Any, Any], ...]:
         return self._stages
 
     @property
+    def mode(self) -> TypecheckMode:
+        """The type-check mode used when this pipeline is composed further."""
+        return self._mode if self._mode is not None else default_mode()
+
+    @property
+    def junctions(self) -> tuple[Junction, ...]:
+        """The item edges in order: into each stage, then out of the last one."""
+        return self._junctions
+
+    @property
+    def output_type(self) -> Any:
+        """The type of the items this pipeline produces (``NOTHING`` for a sink)."""
+        return self._junctions[-1].produced
+
+    @property
+    def input_type(self) -> Any:
+        """The type of the items this pipeline takes (Any for an empty one)."""
+        return self._stages[0].types.input if self._stages else Any
+
+    @property
     def graph(self) -> nx.DiGraph:
         """The topology (source, stages, side inputs, sink); built once, then cached."""
         if self._graph is None:
-            self._graph = build_graph(self._stages)
+            self._graph = build_graph(self._stages, self._junctions)
         return self._graph
 
     @property
@@ -65,15 +107,15 @@ class Pipeline(Generic[In, Out]):
 
     def add(self, *tasks: Task[Any, Any] | Pipeline[Any, Any]) -> Pipeline[Any, Any]:
         """A new pipeline with ``tasks`` appended (the conveyor-streaming spelling of ``|``)."""
-        stages = list(self._stages)
+        result: Pipeline[Any, Any] = self
         for task in tasks:
-            stages.extend(_stages_of(task))
-        return Pipeline(stages)
+            result = result._extended(_stages_of(task))
+        return result
 
     def __or__(self, other: Task[Any, R] | Pipeline[Any, R]) -> Pipeline[In, R]:
         if not isinstance(other, (Task, Pipeline)):
             return NotImplemented
-        return Pipeline(self._stages + _stages_of(other))
+        return self._extended(_stages_of(other))
 
     # -- running -----------------------------------------------------------------------
 
@@ -107,14 +149,6 @@ class Pipeline(Generic[In, Out]):
 
     def _check_runnable(self, data: Any) -> None:
         """Everything that can be known before the first item: fail now, not mid-stream."""
-        for stage in self._stages:
-            missing = stage.unbound_side_inputs
-            if missing:
-                raise TypeError(
-                    f"task {stage.name!r} (defined at {stage.defined_at}) needs side input(s) "
-                    f"{', '.join(map(repr, missing))}; bind them with {stage.name}.with_inputs("
-                    f"{', '.join(f'{m}=...' for m in missing)})"
-                )
         if data is NO_DATA:
             if not self.is_source:
                 first = self._stages[0].name if self._stages else "this pipeline"
@@ -137,6 +171,17 @@ class Pipeline(Generic[In, Out]):
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}>"
+
+
+def _check_bound(stage: Task[Any, Any]) -> None:
+    """A pipeline can never bind side inputs later, so an unbound one is an error now."""
+    missing = stage.unbound_side_inputs
+    if missing:
+        raise TypeError(
+            f"task {stage.name!r} (defined at {stage.defined_at}) needs side input(s) "
+            f"{', '.join(map(repr, missing))}; bind them first with {stage.name}.with_inputs("
+            f"{', '.join(f'{m}=...' for m in missing)})"
+        )
 
 
 def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, Any]]) -> tuple[Task[Any, Any], ...]:

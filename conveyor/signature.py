@@ -30,6 +30,7 @@ class Param:
     annotation: Any  # resolved; Any when missing or unresolvable
     has_default: bool
     positional_only: bool
+    positional: bool = True  # False for keyword-only parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,15 @@ class TaskSignature:
     def required_side(self) -> tuple[Param, ...]:
         return tuple(p for p in self.side if not p.has_default)
 
+    def bound(self) -> TaskSignature:
+        """The layout once the first parameter is bound (``self`` of a method)."""
+        if self.item is None:
+            raise TypeError("a function without positional parameters cannot be bound as a method")
+        side = self.side
+        if side and side[0].positional:
+            return TaskSignature(side[0], side[1:], self.returns, self.accepts_var_keywords)
+        return TaskSignature(None, side, self.returns, self.accepts_var_keywords)
+
 
 def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) -> TaskSignature:
     """Read ``fn``'s parameters. Bound methods already exclude ``self``."""
@@ -75,6 +85,7 @@ def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) ->
             annotation=hints.get(p.name, Any),
             has_default=p.default is not inspect.Parameter.empty,
             positional_only=p.kind is inspect.Parameter.POSITIONAL_ONLY,
+            positional=p.kind in _POSITIONAL,
         )
         if item is None and not side and p.kind in _POSITIONAL:
             item = param

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
-from conveyor.signature import TaskSignature, analyse, wants_all_items
+from conveyor.signature import TaskSignature, wants_all_items
+from conveyor.stage_types import StageTypes, stage_types
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
@@ -57,6 +58,7 @@ class Task(Generic[In, Out]):
     policy: ErrorPolicy
     concurrency_limit: int | None
     signature: TaskSignature
+    types: StageTypes  # what flows in and out, from the annotations
     defined_at: str  # "file:line" of the user's function, for error messages
     side_inputs: Mapping[str, SideInput] = field(default_factory=dict)
 
@@ -132,8 +134,9 @@ class Task(Generic[In, Out]):
         """Tasks declared in a class body bind to the instance, like methods."""
         if instance is None:
             return self
-        invoker = self.invoker.bind_instance(instance)
-        return replace(self, invoker=invoker, signature=analyse(invoker.fn))
+        signature = self.signature.bound()
+        types = stage_types(signature, batch=self.kind == "batch", shape=self.invoker.shape)
+        return replace(self, invoker=self.invoker.bind_instance(instance), signature=signature, types=types)
 
     @property
     def is_source(self) -> bool:

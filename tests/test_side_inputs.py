@@ -168,14 +168,14 @@ async def test_side_input_resolved_before_first_item() -> None:
 
 def test_side_inputs_are_graph_nodes_with_labelled_edges() -> None:
     @single_task
-    def first(x: int) -> int:
-        return x
+    def first(x: int) -> dict[str, Any]:
+        return {"x": x}
 
     pipeline = first | enrich.with_inputs(config={"value": 1})
     graph = pipeline.graph
     side_nodes = [n for n, d in graph.nodes(data=True) if d["kind"] == "side_input"]
     assert side_nodes == ["stage-1.config"]
-    assert graph.edges["stage-1.config", "stage-1"] == {"kind": "side_input", "param": "config"}
+    assert graph.edges["stage-1.config", "stage-1"] == {"kind": "side_input", "param": "config", "type": dict[str, Any]}
 
 
 async def test_source_task_with_keyword_only_side_input() -> None:

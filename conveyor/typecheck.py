@@ -1,0 +1,165 @@
+"""Composition-time type checking: the types flowing along a pipeline, junction by junction.
+
+When stages are composed, each junction checks the type the upstream stage produces
+against the type the downstream stage expects (``typerules``), binds the TypeVars of
+generic stages, and carries the (substituted) output type on. The mode decides what
+a definite mismatch does: ``strict`` raises :class:`PipelineTypeError` at the ``|``,
+``lax`` warns, ``off`` skips the check. Anything the rules cannot decide is accepted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, TypeVar, get_args
+
+from conveyor.errors import PipelineTypeError, PipelineTypeWarning
+from conveyor.stage_types import NOTHING
+from conveyor.task import Task
+from conveyor.typerules import TypeVarConflict, Verdict, check_fit, solve_typevars, substitute, type_repr
+
+__all__ = ["TypecheckMode", "ENV_VAR", "default_mode", "typecheck_mode", "Junction", "flow_through"]
+
+TypecheckMode = Literal["strict", "lax", "off"]
+ENV_VAR: Final = "CONVEYOR_TYPECHECK"
+_MODES: Final = get_args(TypecheckMode)
+_override: ContextVar[TypecheckMode | None] = ContextVar("conveyor_typecheck_mode", default=None)
+
+
+def validate_mode(mode: object, source: str = "typecheck") -> TypecheckMode:
+    if mode not in _MODES:
+        raise ValueError(f"{source}={mode!r} is not a type-check mode; use one of {', '.join(map(repr, _MODES))}")
+    return mode  # type: ignore[return-value]  # membership checked above
+
+
+def default_mode() -> TypecheckMode:
+    """The innermost ``typecheck_mode(...)`` block, else $CONVEYOR_TYPECHECK, else strict."""
+    override = _override.get()
+    if override is not None:
+        return override
+    env = os.environ.get(ENV_VAR)
+    return validate_mode(env, ENV_VAR) if env else "strict"
+
+
+@contextlib.contextmanager
+def typecheck_mode(mode: TypecheckMode) -> Iterator[None]:
+    """Compose pipelines in this block with ``mode`` ("strict", "lax" or "off")."""
+    token = _override.set(validate_mode(mode))
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Junction:
+    """One item edge of a pipeline: what flows on it, and whether it fits."""
+
+    produced: Any  # the type flowing on the edge (NOTHING after a sink)
+    mismatch: PipelineTypeError | None = None  # set when the check found a definite misfit
+
+
+def flow_through(
+    stages: Sequence[Task[Any, Any]],
+    incoming: Any,
+    producer: Task[Any, Any] | None,
+    mode: TypecheckMode,
+) -> list[Junction]:
+    """The junction INTO each stage and the outgoing one, starting from ``incoming``.
+
+    In strict mode the first mismatch raises; in lax mode it warns and the flow goes
+    on with the consumer's declared output.
+    """
+    junctions: list[Junction] = []
+    current = incoming
+    for stage in stages:
+        mismatch, output = _junction(producer, current, stage) if mode != "off" else (None, _unchecked(stage))
+        if mismatch is not None:
+            if mode == "strict":
+                raise mismatch
+            warnings.warn(PipelineTypeWarning(str(mismatch)), stacklevel=_user_stacklevel())
+        junctions.append(Junction(current, mismatch))
+        current, producer = output, stage
+    junctions.append(Junction(current))
+    return junctions
+
+
+def _unchecked(stage: Task[Any, Any]) -> Any:
+    return substitute(stage.types.output, {}) if _has_typevars(stage.types.output) else stage.types.output
+
+
+def _junction(producer: Task[Any, Any] | None, produced: Any, consumer: Task[Any, Any]) -> tuple[PipelineTypeError | None, Any]:
+    types = consumer.types
+    if consumer.is_source:
+        return None, types.output
+    if produced is NOTHING:
+        if producer is None:
+            return None, types.output
+        return _mismatch(producer, consumer, produced, types.input, None,
+                         f"{producer.name!r} returns None, so it is a sink: nothing flows out of it"), types.output
+    bindings: dict[TypeVar, object] = {}
+    check = check_fit(produced, types.input)
+    if check.verdict is Verdict.MISMATCH:
+        return _mismatch(producer, consumer, produced, types.input, check.reason, _hint(producer, produced, types.input)), types.output
+    if not _has_typevars(types.input) and not _has_typevars(types.output):
+        return None, types.output
+    try:
+        solve_typevars(types.input, produced, bindings)
+    except TypeVarConflict as conflict:
+        return _mismatch(producer, consumer, produced, types.input, str(conflict), None), substitute(types.output, {})
+    return None, substitute(types.output, bindings)
+
+
+def _has_typevars(tp: Any) -> bool:
+    if isinstance(tp, TypeVar):
+        return True
+    return any(_has_typevars(arg) for arg in getattr(tp, "__args__", ()) or () if not isinstance(arg, (str, int)))
+
+
+def _hint(producer: Task[Any, Any] | None, produced: Any, expected: Any) -> str | None:
+    if producer is None or producer.kind != "batch":
+        return None
+    expected_text = type_repr(expected)
+    if expected_text.startswith(("list[", "Sequence[", "Iterable[")) and producer.signature.returns is not None:
+        return (
+            f"a batch task's list return fans out: {producer.name!r} sends single "
+            f"{type_repr(produced)} items downstream, not {type_repr(producer.signature.returns)}"
+        )
+    return None
+
+
+def _mismatch(
+    producer: Task[Any, Any] | None,
+    consumer: Task[Any, Any],
+    produced: Any,
+    expected: Any,
+    reason: str | None,
+    hint: str | None,
+) -> PipelineTypeError:
+    return PipelineTypeError(
+        producer=producer,
+        consumer=consumer,
+        produced=produced,
+        expected=expected,
+        reason=reason,
+        hint=hint,
+    )
+
+
+_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel that points a warning at the user's ``|`` line, not at conveyor."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
