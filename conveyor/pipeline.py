@@ -12,7 +12,8 @@ from typing import Any, Generic, TypeVar
 import networkx as nx
 
 from conveyor.graph import build_graph, check_structure
-from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.runtime.checks import CheckItems, resolve_mode
+from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.stream import Stream
 from conveyor.task import NO_DATA, Task
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
@@ -124,28 +125,35 @@ class Pipeline(Generic[In, Out]):
         data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
     ) -> Stream[Out]:
         """Stream the results for ``data`` in input order.
 
         ``max_in_flight`` bounds how many items each stage holds at once (running, or
         finished and waiting for their turn); ``None`` removes the bound.
+        ``check_items`` ("off", "sample", "all"; default $CONVEYOR_CHECK_ITEMS or off)
+        checks items against the types on the pipeline's edges with typeguard.
         """
-        return self._stream(data, ordered=True, max_in_flight=max_in_flight)
+        return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items)
 
     def as_completed(
         self,
         data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
     ) -> Stream[Out]:
         """Stream the results for ``data`` as soon as each is ready (completion order)."""
-        return self._stream(data, ordered=False, max_in_flight=max_in_flight)
+        return self._stream(data, ordered=False, max_in_flight=max_in_flight, check_items=check_items)
 
-    def _stream(self, data: Any, *, ordered: bool, max_in_flight: int | None) -> Stream[Out]:
+    def _stream(
+        self, data: Any, *, ordered: bool, max_in_flight: int | None, check_items: CheckItems | None
+    ) -> Stream[Out]:
         self._check_runnable(data)
         if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
             raise ValueError(f"max_in_flight must be a positive int or None (unbounded), got {max_in_flight!r}")
-        return Stream(self, data, ordered=ordered, max_in_flight=max_in_flight)
+        options = RunOptions(ordered=ordered, max_in_flight=max_in_flight, check_items=resolve_mode(check_items))
+        return Stream(self, data, options)
 
     def _check_runnable(self, data: Any) -> None:
         """Everything that can be known before the first item: fail now, not mid-stream."""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.scheduler import Run
 
 if TYPE_CHECKING:
@@ -25,13 +26,12 @@ T = TypeVar("T", covariant=True)
 class Stream(AsyncIterator[T], Generic[T]):
     """Results of running a pipeline on some data, in input order or as completed."""
 
-    __slots__ = ("pipeline", "data", "ordered", "max_in_flight", "_run", "__weakref__")
+    __slots__ = ("pipeline", "data", "options", "_run", "__weakref__")
 
-    def __init__(self, pipeline: Pipeline[Any, T], data: Any, *, ordered: bool, max_in_flight: int | None) -> None:
+    def __init__(self, pipeline: Pipeline[Any, T], data: Any, options: RunOptions) -> None:
         self.pipeline = pipeline
         self.data = data
-        self.ordered = ordered
-        self.max_in_flight = max_in_flight
+        self.options = options
         self._run: Run | None = None
 
     @property
@@ -40,7 +40,7 @@ class Stream(AsyncIterator[T], Generic[T]):
 
     def _ensure_run(self) -> Run:
         if self._run is None:
-            self._run = Run(self.pipeline.stages, self.data, ordered=self.ordered, max_in_flight=self.max_in_flight)
+            self._run = Run(self.pipeline, self.data, self.options)
             self._run.start()
         return self._run
 
@@ -86,6 +86,6 @@ class Stream(AsyncIterator[T], Generic[T]):
             run.cancel()
 
     def __repr__(self) -> str:
-        mode = "ordered" if self.ordered else "as completed"
+        mode = "ordered" if self.options.ordered else "as completed"
         state = "not started" if self._run is None else self._run.state
         return f"<Stream of {self.pipeline.name} ({mode}, {state})>"

@@ -112,7 +112,7 @@ class Task(Generic[In, Out]):
         for key, value in named.items():
             param = self.signature.side_param(key)
             annotation = param.annotation if param is not None else Any
-            bound[key] = _classify_side_input(self.name, key, value, annotation)
+            bound[key] = _classify_side_input(self, key, value, annotation)
         return replace(self, side_inputs=bound)
 
     def _unknown_side_input_message(self, key: str) -> str:
@@ -182,10 +182,12 @@ class BatchTask(Task[In, Out]):
         return size + rest
 
 
-def _classify_side_input(task_name: str, param: str, value: Any, annotation: Any) -> SideInput:
+def _classify_side_input(task: Task[Any, Any], param: str, value: Any, annotation: Any) -> SideInput:
     from conveyor.pipeline import Pipeline
     from conveyor.stream import Stream
+    from conveyor.typecheck import check_side_input_flow, check_side_input_value
 
+    task_name = task.name
     all_items = wants_all_items(annotation)
     if isinstance(value, Task):
         value = Pipeline.of(value)
@@ -195,9 +197,12 @@ def _classify_side_input(task_name: str, param: str, value: Any, annotation: Any
                 f"task {task_name!r}: side input {param!r} is a pipeline that needs input data; "
                 f"pass a pipeline that starts with a source task, or a Stream such as pipeline(data)"
             )
+        check_side_input_flow(task, param, value.output_type, annotation, all_items)
         return SideInput(param, SideInputKind.PIPELINE, value, all_items, annotation)
     if isinstance(value, Stream):
+        check_side_input_flow(task, param, value.pipeline.output_type, annotation, all_items)
         return SideInput(param, SideInputKind.STREAM, value, all_items, annotation)
-    if inspect.isawaitable(value):
+    if inspect.isawaitable(value):  # checked when resolved, once its value exists
         return SideInput(param, SideInputKind.AWAITABLE, OnceAwaitable(value), False, annotation)
+    check_side_input_value(task, param, value, annotation)
     return SideInput(param, SideInputKind.VALUE, value, False, annotation)

@@ -10,6 +10,7 @@ a definite mismatch does: ``strict`` raises :class:`PipelineTypeError` at the ``
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import warnings
@@ -19,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, get_args
 
+from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
+
 from conveyor.errors import PipelineTypeError, PipelineTypeWarning
+from conveyor.policy import short_repr
 from conveyor.stage_types import NOTHING
 from conveyor.task import Task
 from conveyor.typerules import TypeVarConflict, Verdict, check_fit, solve_typevars, substitute, type_repr
@@ -29,6 +33,7 @@ __all__ = ["TypecheckMode", "ENV_VAR", "default_mode", "typecheck_mode", "Juncti
 TypecheckMode = Literal["strict", "lax", "off"]
 ENV_VAR: Final = "CONVEYOR_TYPECHECK"
 _MODES: Final = get_args(TypecheckMode)
+log = logging.getLogger("conveyor.typecheck")
 _override: ContextVar[TypecheckMode | None] = ContextVar("conveyor_typecheck_mode", default=None)
 
 
@@ -150,6 +155,66 @@ def _mismatch(
         reason=reason,
         hint=hint,
     )
+
+
+# -- side inputs -------------------------------------------------------------------------
+
+
+def check_side_input_value(task: Task[Any, Any], param: str, value: Any, annotation: Any) -> None:
+    """A plain side-input value must match its parameter's annotation (typeguard)."""
+    problem = value_problem(value, annotation)
+    if problem is not None:
+        _report(
+            TypeError(
+                f"task {task.name!r} ({task.defined_at}): side input {param!r} expects "
+                f"{type_repr(annotation)}, got {short_repr(value)}: {problem}"
+            )
+        )
+
+
+def check_side_input_flow(task: Task[Any, Any], param: str, produced: Any, annotation: Any, all_items: bool) -> None:
+    """A pipeline side input: its items (or the list of them) must fit the parameter."""
+    expected = _element_of(annotation) if all_items else annotation
+    if produced is NOTHING:
+        check = None
+        reason: str | None = "the side-input pipeline ends in a sink: it produces nothing"
+    else:
+        check = check_fit(produced, expected)
+        reason = check.reason
+    if check is None or check.verdict is Verdict.MISMATCH:
+        _report(
+            PipelineTypeError(
+                producer=None, consumer=task, produced=produced, expected=expected,
+                reason=reason, parameter=param,
+                hint=f"side input {param!r} {'takes all items' if all_items else 'takes one item'} of its pipeline",
+            )
+        )
+
+
+def value_problem(value: Any, annotation: Any) -> str | None:
+    """Why ``value`` does not match ``annotation``, or None (also when typeguard cannot tell)."""
+    if annotation is Any:
+        return None
+    try:
+        check_type(value, annotation, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
+    except TypeCheckError as exc:
+        return str(exc)
+    except Exception as exc:  # an annotation typeguard cannot check: accept, never crash
+        log.debug("cannot check %r against %r: %r", value, annotation, exc)
+    return None
+
+
+def _element_of(annotation: Any) -> Any:
+    args = getattr(annotation, "__args__", None)
+    return args[0] if args else Any
+
+
+def _report(error: TypeError) -> None:
+    mode = default_mode()
+    if mode == "strict":
+        raise error
+    if mode == "lax":
+        warnings.warn(PipelineTypeWarning(str(error)), stacklevel=_user_stacklevel())
 
 
 _PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)

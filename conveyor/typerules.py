@@ -936,7 +936,12 @@ def solve_typevars(pattern: object, concrete: object, bindings: dict[TypeVar, ob
     Raises TypeVarConflict when a TypeVar would be bound inconsistently or against
     its bound / constraints.  Unmatchable structure is left to check_fit.
     """
-    _solve(pattern, concrete, bindings, 0)
+    try:
+        _solve(pattern, concrete, bindings, 0)
+    except TypeVarConflict:
+        raise
+    except Exception as exc:  # malformed typing objects (e.g. Callable[()]): bind nothing more
+        _log.debug("cannot solve %r against %r: %r", pattern, concrete, exc)
 
 
 def _has_typevars(tp: object) -> bool:

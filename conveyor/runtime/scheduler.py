@@ -10,30 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from conveyor.runtime.checks import checker_for
 from conveyor.runtime.inputs import END, Outlet, open_input
+from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.stage import Stage
-from conveyor.task import Task
+
+if TYPE_CHECKING:
+    from conveyor.pipeline import Pipeline
 
 __all__ = ["Run"]
 
 
 class Run:
-    def __init__(
-        self,
-        stages: Sequence[Task[Any, Any]],
-        data: Any,
-        *,
-        ordered: bool,
-        max_in_flight: int | None,
-    ) -> None:
-        self.stages = tuple(stages)
+    def __init__(self, pipeline: Pipeline[Any, Any], data: Any, options: RunOptions) -> None:
+        self.pipeline = pipeline
+        self.stages = pipeline.stages
         self.data = data
-        self.ordered = ordered
-        self.max_in_flight = max_in_flight
+        self.options = options
         self.error: BaseException | None = None
         self.state = "not started"
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -50,8 +47,15 @@ class Run:
         self.state = "running"
         is_source = bool(self.stages) and self.stages[0].is_source
         outlet: Outlet = open_input(self.data, source=is_source)
-        for task in self.stages:
-            stage = Stage(self, task, outlet, ordered=self.ordered, max_in_flight=self.max_in_flight)
+        options = self.options
+        for index, task in enumerate(self.stages):
+            edge_type = self.pipeline.junctions[index + 1].produced
+            stage = Stage(
+                self, task, outlet,
+                ordered=options.ordered,
+                max_in_flight=options.max_in_flight,
+                checker=checker_for(task, edge_type, options.check_items),
+            )
             self.spawn(stage.pump())
             outlet = stage
             self._last = stage

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
+from conveyor.policy import short_repr
 from conveyor.task import Task
+from conveyor.typecheck import value_problem
+from conveyor.typerules import type_repr
 
 __all__ = ["prepare_call"]
 
@@ -44,7 +47,12 @@ async def _value_of(task: Task[Any, Any], side: SideInput) -> Any:
         return side.source
     if side.kind is SideInputKind.AWAITABLE:
         once: OnceAwaitable = side.source
-        return await once.get()
+        value = await once.get()
+        problem = value_problem(value, side.annotation)
+        if problem is not None:
+            raise TypeError(f"the awaitable side input {side.param!r} gave {short_repr(value)}, "
+                            f"which is not {type_repr(side.annotation)}: {problem}")
+        return value
     if side.kind is SideInputKind.STREAM:
         if side.source.started:
             raise RuntimeError(

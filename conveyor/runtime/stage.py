@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
+from conveyor.runtime.checks import ItemChecker
+from conveyor.errors import ItemTypeError
 from conveyor.runtime.inputs import END, Outlet
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
@@ -63,8 +65,10 @@ class Stage:
         *,
         ordered: bool,
         max_in_flight: int | None,
+        checker: ItemChecker | None = None,
     ) -> None:
         self.run = run
+        self.check = checker
         self.task = task
         self.upstream = upstream
         self.ordered = ordered
@@ -223,6 +227,8 @@ class Stage:
     async def _emit_source_value(self, value: Any) -> int:
         if value is None:
             return 0
+        if self.check is not None:
+            self.check([value])
         if len(self.ready) >= self.window:
             await self._wait_for_room(1)
         self.ready.append(value)
@@ -255,10 +261,10 @@ class Stage:
         try:
             result = context.run(self.call, item)
             if self.shape is CallShape.VALUE:
-                self._finish(slot, self.interpret(result))
+                self._succeed(slot, result)
                 return None
             if self.shape is CallShape.ITERATOR:
-                self._finish(slot, self.interpret(context.run(list, result)))
+                self._succeed(slot, context.run(list, result))
                 return None
         except Exception as exc:
             self._after_failure(slot, exc)
@@ -289,7 +295,7 @@ class Stage:
         except StopIteration as stop:  # finished without suspending: no task needed
             self._eager = True
             self._suspended_in_a_row = 0
-            self._finish(slot, self.interpret(stop.value))
+            self._succeed(slot, stop.value)
             return None
         except Exception as exc:
             self._after_failure(slot, exc)
@@ -305,18 +311,28 @@ class Stage:
         except Exception as exc:
             self._after_failure(suspended.slot, exc)
             return
-        self._finish(suspended.slot, self.interpret(result))
+        self._succeed(suspended.slot, result)
 
     def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
-            self._finish(slot, self.interpret(task.result()))
+            self._succeed(slot, task.result())
         elif isinstance(exc, Exception):
             self._after_failure(slot, exc)
         else:  # KeyboardInterrupt and friends are not task failures
             self.run.fail(exc)
+
+    def _succeed(self, slot: _Slot, result: Any) -> None:
+        outputs = self.interpret(result)
+        if self.check is not None:
+            try:
+                self.check(outputs)
+            except ItemTypeError as exc:  # a wrong item is a failure of the stage that made it
+                self._after_failure(slot, exc)
+                return
+        self._finish(slot, outputs)
 
     def _finish(self, slot: _Slot, outputs: list[Any]) -> None:
         self.running -= 1
@@ -357,11 +373,11 @@ class Stage:
             await asyncio.sleep(delay)
             attempt += 1
             try:
-                result = await self._call_once(slot.item)
+                outputs = await self._call_once(slot.item)
             except Exception as again:
                 exc = again
                 continue
-            self._finish(slot, self.interpret(result))
+            self._finish(slot, outputs)
             return
         handler = task.policy.handler
         if handler is not None:
@@ -387,16 +403,20 @@ class Stage:
             return [value]
         return self.interpret(value)
 
-    async def _call_once(self, item: Any) -> Any:
-        result = self.call(item)
+    async def _call_once(self, item: Any) -> list[Any]:
+        """One more attempt: the checked outputs, or the attempt's exception."""
+        result = self.context.copy().run(self.call, item)
         shape = self.shape
         if shape is CallShape.AWAITABLE:
-            return await result
-        if shape is CallShape.ASYNC_ITERATOR:
-            return await _drain(result)
-        if shape is CallShape.ITERATOR:
-            return list(result)
-        return result
+            result = await result
+        elif shape is CallShape.ASYNC_ITERATOR:
+            result = await _drain(result)
+        elif shape is CallShape.ITERATOR:
+            result = list(result)
+        outputs = self.interpret(result)
+        if self.check is not None:
+            self.check(outputs)
+        return outputs
 
     def _give_up(self, slot: _Slot, exc: Exception, attempt: int) -> None:
         task = self.task

@@ -1,0 +1,74 @@
+"""Opt-in run-time item checks with typeguard, at stage boundaries.
+
+``off`` (default): nothing is checked. ``sample``: the first SAMPLE_FIRST outputs of
+each stage, then one in SAMPLE_EVERY, so the cost stays bounded on long streams.
+``all``: every output. An item that does not match the type on its stage's outgoing
+edge counts as a failure of the stage that produced it, so its on_error policy applies.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final, Literal, TypeVar, get_args
+
+from typeguard import TypeCheckError, check_type
+
+from conveyor.errors import ItemTypeError
+from conveyor.policy import short_repr
+from conveyor.stage_types import NOTHING
+from conveyor.task import Task
+from conveyor.typerules import type_repr
+
+__all__ = ["CheckItems", "ENV_VAR", "ItemChecker", "checker_for", "resolve_mode"]
+
+CheckItems = Literal["off", "sample", "all"]
+ENV_VAR: Final = "CONVEYOR_CHECK_ITEMS"
+SAMPLE_FIRST: Final = 32
+SAMPLE_EVERY: Final = 1000
+_MODES: Final = get_args(CheckItems)
+
+
+def resolve_mode(mode: CheckItems | None) -> CheckItems:
+    """The explicit mode, else $CONVEYOR_CHECK_ITEMS, else off."""
+    chosen = mode if mode is not None else os.environ.get(ENV_VAR) or "off"
+    if chosen not in _MODES:
+        source = "check_items" if mode is not None else ENV_VAR
+        raise ValueError(f"{source}={chosen!r} is not an item-check mode; use one of {', '.join(map(repr, _MODES))}")
+    return chosen  # type: ignore[return-value]  # membership checked above
+
+
+class ItemChecker:
+    """Checks one stage's outputs against the type of its outgoing edge."""
+
+    __slots__ = ("task", "expected", "sample", "seen")
+
+    def __init__(self, task: Task[Any, Any], expected: Any, *, sample: bool) -> None:
+        self.task = task
+        self.expected = expected
+        self.sample = sample
+        self.seen = 0
+
+    def __call__(self, outputs: list[Any]) -> None:
+        for value in outputs:
+            self.seen += 1
+            if self.sample and self.seen > SAMPLE_FIRST and self.seen % SAMPLE_EVERY:
+                continue
+            try:
+                check_type(value, self.expected)
+            except TypeCheckError as exc:
+                raise ItemTypeError(
+                    f"task {self.task.name!r} produced {short_repr(value)}, which is not "
+                    f"{type_repr(self.expected)} (the type on its outgoing edge): {exc}"
+                ) from None
+
+
+def checker_for(task: Task[Any, Any], edge_type: Any, mode: CheckItems) -> ItemChecker | None:
+    if mode == "off" or edge_type is Any or edge_type is NOTHING or _has_typevar(edge_type):
+        return None
+    return ItemChecker(task, edge_type, sample=mode == "sample")
+
+
+def _has_typevar(tp: Any) -> bool:
+    if isinstance(tp, TypeVar):
+        return True
+    return any(_has_typevar(arg) for arg in getattr(tp, "__args__", ()) or ())
