@@ -5,11 +5,13 @@ Decorate plain functions with ``@single_task`` / ``@batch_task``, pipe them with
 """
 
 from conveyor.decorators import batch_task, single_task
+from conveyor.errors import ItemTypeError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
 from conveyor.stream import Stream
 from conveyor.task import BatchTask, SingleTask, Task
+from conveyor.typecheck import TypecheckMode, typecheck_mode
 
 __all__ = [
     "single_task",
@@ -24,6 +26,11 @@ __all__ = [
     "OnError",
     "RetryPolicy",
     "DEFAULT_MAX_IN_FLIGHT",
+    "PipelineTypeError",
+    "PipelineTypeWarning",
+    "ItemTypeError",
+    "TypecheckMode",
+    "typecheck_mode",
 ]
 
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ from conveyor.graph import build_graph, check_structure
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.stream import Stream
+from conveyor.stage_types import NOTHING
 from conveyor.task import NO_DATA, Task
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
@@ -56,13 +57,20 @@ class Pipeline(Generic[In, Out]):
         stages = self._stages + more
         check_structure(stages, start=max(len(self._stages) - 1, 0))
         producer = self._stages[-1] if self._stages else None
-        flow = flow_through(more, self._junctions[-1].produced, producer, self.mode)
+        flow = flow_through(more, self._incoming(more), producer, self.mode)
         result: Pipeline[Any, Any] = object.__new__(Pipeline)
         result._stages = stages
         result._junctions = self._junctions[:-1] + tuple(flow)
         result._mode = self._mode
         result._graph = None
         return result
+
+    def _incoming(self, more: tuple[Task[Any, Any], ...]) -> Any:
+        """The type flowing into ``more``: our output, or for a new pipeline what its
+        first stage declares (nothing flows into a source)."""
+        if self._stages or not more:
+            return self._junctions[-1].produced
+        return NOTHING if more[0].is_source else more[0].types.input
 
     @property
     def stages(self) -> tuple[Task[Any, Any], ...]:

@@ -97,7 +97,8 @@ def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) ->
 def _resolve_hints(fn: Callable[..., Any], localns: Mapping[str, Any] | None) -> dict[str, Any]:
     target = inspect.unwrap(getattr(fn, "__func__", fn))
     try:
-        return typing.get_type_hints(target, localns=dict(localns or {}), include_extras=True)
+        hints = typing.get_type_hints(target, localns=dict(localns or {}), include_extras=True)
+        return {name: _unless_unresolved(tp) for name, tp in hints.items()}
     except Exception as exc:
         # One bad annotation must not cost us the good ones: resolve them one by one.
         log.debug("could not resolve all annotations of %r (%s); resolving one by one", fn, exc)
@@ -109,11 +110,16 @@ def _resolve_hints(fn: Callable[..., Any], localns: Mapping[str, Any] | None) ->
             resolved[name] = annotation
             continue
         try:
-            resolved[name] = eval(annotation, globalns, dict(localns or {}))  # noqa: S307
+            resolved[name] = _unless_unresolved(eval(annotation, globalns, dict(localns or {})))  # noqa: S307
         except Exception:
             log.debug("annotation %r of %r cannot be resolved; treating it as Any", annotation, fn)
             resolved[name] = Any
     return resolved
+
+
+def _unless_unresolved(tp: Any) -> Any:
+    """A string or ForwardRef left after resolution names nothing we can see: Any."""
+    return Any if isinstance(tp, (str, typing.ForwardRef)) else tp
 
 
 _SEQUENCE_ORIGINS = {

@@ -101,11 +101,9 @@ def _unchecked(stage: Task[Any, Any]) -> Any:
 
 def _junction(producer: Task[Any, Any] | None, produced: Any, consumer: Task[Any, Any]) -> tuple[PipelineTypeError | None, Any]:
     types = consumer.types
-    if consumer.is_source:
-        return None, types.output
+    if producer is None or consumer.is_source:  # the pipeline's own input: nothing to check
+        return None, _unchecked(consumer)
     if produced is NOTHING:
-        if producer is None:
-            return None, types.output
         return _mismatch(producer, consumer, produced, types.input, None,
                          f"{producer.name!r} returns None, so it is a sink: nothing flows out of it"), types.output
     bindings: dict[TypeVar, object] = {}
