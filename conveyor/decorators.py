@@ -70,7 +70,7 @@ def single_task(
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
             signature=signature,
-            types=stage_types(signature, batch=False, shape=invoker.shape),
+            declared_types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
         )
 
@@ -136,7 +136,7 @@ def batch_task(
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
             signature=signature,
-            types=stage_types(signature, batch=True, shape=invoker.shape),
+            declared_types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
             min_size=min_size,
             max_size=max_size,

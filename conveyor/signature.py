@@ -39,6 +39,9 @@ class TaskSignature:
     side: tuple[Param, ...]
     returns: Any  # resolved return annotation; Any when missing
     accepts_var_keywords: bool  # has **kwargs: any side-input name is accepted
+    # Names seen where the task was defined, kept only while some annotation is still
+    # unresolved (e.g. a class defined further down the module), to try again later.
+    retry_namespace: Mapping[str, Any] | None = None
 
     @property
     def is_source(self) -> bool:
@@ -60,8 +63,8 @@ class TaskSignature:
             raise TypeError("a function without positional parameters cannot be bound as a method")
         side = self.side
         if side and side[0].positional:
-            return TaskSignature(side[0], side[1:], self.returns, self.accepts_var_keywords)
-        return TaskSignature(None, side, self.returns, self.accepts_var_keywords)
+            return TaskSignature(side[0], side[1:], self.returns, self.accepts_var_keywords, self.retry_namespace)
+        return TaskSignature(None, side, self.returns, self.accepts_var_keywords, self.retry_namespace)
 
 
 def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) -> TaskSignature:
@@ -70,7 +73,7 @@ def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) ->
         sig = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot read the parameters of {fn!r}: {exc}") from exc
-    hints = _resolve_hints(fn, localns)
+    hints, complete = _resolve_hints(fn, localns)
     item: Param | None = None
     side: list[Param] = []
     var_kw = False
@@ -91,30 +94,39 @@ def analyse(fn: Callable[..., Any], localns: Mapping[str, Any] | None = None) ->
             item = param
         else:
             side.append(param)
-    return TaskSignature(item, tuple(side), hints.get("return", Any), var_kw)
+    retry = None if complete else dict(localns or {})
+    return TaskSignature(item, tuple(side), hints.get("return", Any), var_kw, retry)
 
 
-def _resolve_hints(fn: Callable[..., Any], localns: Mapping[str, Any] | None) -> dict[str, Any]:
+def _resolve_hints(fn: Callable[..., Any], localns: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """The resolved annotations, and whether every one of them resolved."""
     target = inspect.unwrap(getattr(fn, "__func__", fn))
     try:
         hints = typing.get_type_hints(target, localns=dict(localns or {}), include_extras=True)
-        return {name: _unless_unresolved(tp) for name, tp in hints.items()}
+        if not any(isinstance(tp, (str, typing.ForwardRef)) for tp in hints.values()):
+            return hints, True
+        return {name: _unless_unresolved(tp) for name, tp in hints.items()}, False
     except Exception as exc:
         # One bad annotation must not cost us the good ones: resolve them one by one.
         log.debug("could not resolve all annotations of %r (%s); resolving one by one", fn, exc)
     raw = getattr(target, "__annotations__", {}) or {}
     globalns = getattr(target, "__globals__", {})
     resolved: dict[str, Any] = {}
+    complete = True
     for name, annotation in raw.items():
         if not isinstance(annotation, str):
             resolved[name] = annotation
             continue
         try:
-            resolved[name] = _unless_unresolved(eval(annotation, globalns, dict(localns or {})))  # noqa: S307
+            value = eval(annotation, globalns, dict(localns or {}))  # noqa: S307
         except Exception:
-            log.debug("annotation %r of %r cannot be resolved; treating it as Any", annotation, fn)
-            resolved[name] = Any
-    return resolved
+            log.debug("annotation %r of %r cannot be resolved (yet); treating it as Any", annotation, fn)
+            value = Any
+            complete = False
+        if isinstance(value, (str, typing.ForwardRef)):
+            complete = False
+        resolved[name] = _unless_unresolved(value)
+    return resolved, complete
 
 
 def _unless_unresolved(tp: Any) -> Any:

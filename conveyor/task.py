@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
-from conveyor.signature import TaskSignature, wants_all_items
+from conveyor.signature import TaskSignature, analyse, wants_all_items
 from conveyor.stage_types import StageTypes, stage_types
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class Task(Generic[In, Out]):
     policy: ErrorPolicy
     concurrency_limit: int | None
     signature: TaskSignature
-    types: StageTypes  # what flows in and out, from the annotations
+    declared_types: StageTypes  # what flows in and out, read when the task was made
     defined_at: str  # "file:line" of the user's function, for error messages
     side_inputs: Mapping[str, SideInput] = field(default_factory=dict)
 
@@ -136,7 +136,17 @@ class Task(Generic[In, Out]):
             return self
         signature = self.signature.bound()
         types = stage_types(signature, batch=self.kind == "batch", shape=self.invoker.shape)
-        return replace(self, invoker=self.invoker.bind_instance(instance), signature=signature, types=types)
+        return replace(self, invoker=self.invoker.bind_instance(instance), signature=signature, declared_types=types)
+
+    @property
+    def types(self) -> StageTypes:
+        """What flows in and out. Annotations that named something not yet defined
+        when the task was made (a class further down the module) are tried again."""
+        namespace = self.signature.retry_namespace
+        if namespace is None:
+            return self.declared_types
+        fresh = analyse(self.invoker.fn, namespace)  # a bound method's signature has no self
+        return stage_types(fresh, batch=self.kind == "batch", shape=self.invoker.shape)
 
     @property
     def is_source(self) -> bool:

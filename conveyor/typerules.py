@@ -486,8 +486,10 @@ def _covers_all_values(p: object, values: tuple[Any, ...]) -> bool:
 
 
 def _rule_expected_literal(p: object, e: object, ctx: _Ctx) -> EdgeCheck | None:
-    # str -> Literal['a'] is not a definite MISMATCH: the str values may all be 'a'.
-    # mypy would reject it, but we only know at runtime, so it is UNDECIDED.
+    # str -> Literal['a'] is a MISMATCH, as for mypy and pyright: the declared type
+    # promises any str, and agreeing with the static checkers on every | verdict
+    # matters more than the chance that all values happen to be 'a' (like int ->
+    # UserId, a value must be narrowed or declared as the Literal upstream).
     if not _is_literal(e):
         return None
     values = typing.get_args(e)
@@ -495,7 +497,7 @@ def _rule_expected_literal(p: object, e: object, ctx: _Ctx) -> EdgeCheck | None:
         return _FIT
     carrier = _newtype_base(p)
     if any(_check(type(v), carrier, ctx).verdict is not Verdict.MISMATCH for v in values):
-        return _unsure(p, e, f"only some {type_repr(p)} values are allowed")
+        return _no(p, e, f"only some {type_repr(p)} values are allowed; declare the Literal upstream")
     return _no(p, e, "no allowed value has that type")
 
 
