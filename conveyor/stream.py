@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.scheduler import Run
+from conveyor.runtime.stats import RunStats, StageStats
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
@@ -37,6 +38,13 @@ class Stream(AsyncIterator[T], Generic[T]):
     @property
     def started(self) -> bool:
         return self._run is not None
+
+    @property
+    def stats(self) -> RunStats:
+        """Per-stage figures of this run so far (all zero before it starts)."""
+        if self._run is None:
+            return RunStats([StageStats(task.name) for task in self.pipeline.stages])
+        return self._run.stats
 
     def _ensure_run(self) -> Run:
         if self._run is None:

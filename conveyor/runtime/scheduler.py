@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.runtime.checks import checker_for
 from conveyor.runtime.inputs import END, Outlet, open_input
 from conveyor.runtime.limits import RunOptions
+from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.stage import Stage
 
@@ -31,6 +32,7 @@ class Run:
         self.stages = pipeline.stages
         self.data = data
         self.options = options
+        self.stats = RunStats([StageStats(task.name) for task in self.stages])
         self.error: BaseException | None = None
         self.state = "not started"
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -55,6 +57,7 @@ class Run:
                 ordered=options.ordered,
                 max_in_flight=options.max_in_flight,
                 checker=checker_for(task, edge_type, options.check_items),
+                stats=self.stats.stages[index],
             )
             self.spawn(stage.pump())
             outlet = stage
@@ -99,6 +102,7 @@ class Run:
         if item is END:
             self.state = "finished"
             raise StopAsyncIteration
+        self.stats.delivered += 1
         return item
 
     async def _raise_error(self) -> None:

@@ -23,12 +23,14 @@ import contextvars
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
+from conveyor.runtime.stats import StageStats
 from conveyor.errors import ItemTypeError
 from conveyor.runtime.inputs import END, Outlet
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
@@ -48,12 +50,13 @@ EAGER_PROBE_EVERY = 256
 class _Slot:
     """One call: its input, how many stream items it stands for, and its outputs."""
 
-    __slots__ = ("item", "weight", "outputs")
+    __slots__ = ("item", "weight", "outputs", "started")
 
-    def __init__(self, item: Any, weight: int) -> None:
+    def __init__(self, item: Any, weight: int, started: float) -> None:
         self.item = item
         self.weight = weight
         self.outputs: list[Any] | None = None  # None while the call is running
+        self.started = started
 
 
 class Stage:
@@ -66,9 +69,11 @@ class Stage:
         ordered: bool,
         max_in_flight: int | None,
         checker: ItemChecker | None = None,
+        stats: StageStats | None = None,
     ) -> None:
         self.run = run
         self.check = checker
+        self.stats = stats if stats is not None else StageStats(task.name)
         self.task = task
         self.upstream = upstream
         self.ordered = ordered
@@ -229,6 +234,7 @@ class Stage:
             return 0
         if self.check is not None:
             self.check([value])
+        self.stats.items_out += 1
         if len(self.ready) >= self.window:
             await self._wait_for_room(1)
         self.ready.append(value)
@@ -252,11 +258,14 @@ class Stage:
 
     def _start(self, item: Any, weight: int) -> _Suspended | None:
         """Start one call. Returns the call if it suspended; the pump hands itself on."""
-        slot = _Slot(item, weight)
+        slot = _Slot(item, weight, perf_counter())
         if self.ordered:
             self.slots.append(slot)
         self.pending_weight += weight
         self.running += 1
+        stats = self.stats
+        stats.calls += 1
+        stats.items_in += weight
         context = self.context.copy()  # like a task: user code gets its own context
         try:
             result = context.run(self.call, item)
@@ -336,6 +345,10 @@ class Stage:
 
     def _finish(self, slot: _Slot, outputs: list[Any]) -> None:
         self.running -= 1
+        stats = self.stats
+        stats.finished_calls += 1
+        stats.busy_seconds += perf_counter() - slot.started
+        stats.items_out += len(outputs)
         if not self.ordered:
             self.pending_weight -= slot.weight
             self.ready.extend(outputs)
@@ -372,6 +385,7 @@ class Stage:
             )
             await asyncio.sleep(delay)
             attempt += 1
+            self.stats.retries += 1
             try:
                 outputs = await self._call_once(slot.item)
             except Exception as again:
@@ -426,8 +440,10 @@ class Stage:
                 task.name, describe_input(task, slot.item), attempt, task.policy.on_error, exc,
                 extra={"task_name": task.name},
             )
+            self.stats.skipped += slot.weight
             self._finish(slot, [])
             return
+        self.stats.failed += 1
         log.error(
             "task %r failed on %s after %d attempt(s): %r; stopping the run",
             task.name, describe_input(task, slot.item), attempt, exc,
