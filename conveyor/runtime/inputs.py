@@ -11,7 +11,7 @@ from typing import Any, Final, Protocol
 
 from conveyor.policy import short_repr
 
-__all__ = ["END", "NO_ITEM", "Outlet", "open_input"]
+__all__ = ["EMPTY", "END", "NO_ITEM", "Outlet", "open_input"]
 
 
 class _Marker:
@@ -28,10 +28,14 @@ class _Marker:
 END: Final[Any] = _Marker("END")
 #: The single pseudo-item a source task is called for.
 NO_ITEM: Final[Any] = _Marker("NO_ITEM")
+#: Returned by ``get_nowait()`` when no item is ready yet.
+EMPTY: Final[Any] = _Marker("EMPTY")
 
 
 class Outlet(Protocol):
     async def get(self) -> Any: ...
+
+    def get_nowait(self) -> Any: ...
 
 
 class _SyncInput:
@@ -50,6 +54,15 @@ class _SyncInput:
         self._count += 1
         return item
 
+    def get_nowait(self) -> Any:
+        try:
+            item = next(self._iterator, END)
+        except Exception as exc:
+            exc.add_note(f"conveyor: raised by the pipeline's input data after {self._count} item(s)")
+            raise
+        self._count += 1
+        return item
+
 
 class _AsyncInput:
     __slots__ = ("_iterator", "_count")
@@ -57,6 +70,9 @@ class _AsyncInput:
     def __init__(self, data: AsyncIterable[Any]) -> None:
         self._iterator: AsyncIterator[Any] = aiter(data)
         self._count = 0
+
+    def get_nowait(self) -> Any:
+        return EMPTY  # an async iterator must be awaited
 
     async def get(self) -> Any:
         try:
@@ -77,6 +93,9 @@ class _SourceInput:
         self._given = False
 
     async def get(self) -> Any:
+        return self.get_nowait()
+
+    def get_nowait(self) -> Any:
         if self._given:
             return END
         self._given = True

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import checker_for
-from conveyor.runtime.inputs import END, Outlet, open_input
+from conveyor.runtime.inputs import EMPTY, END, Outlet, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
@@ -93,7 +93,9 @@ class Run:
             raise StopAsyncIteration
         assert self._outlet is not None
         try:
-            item = await self._outlet.get()
+            item = self._outlet.get_nowait()
+            if item is EMPTY:
+                item = await self._outlet.get()
         except Exception as exc:  # only the input adapter raises here (no stages)
             self.fail(exc)
             item = END

@@ -32,7 +32,7 @@ from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
 from conveyor.runtime.stats import StageStats
 from conveyor.errors import ItemTypeError
-from conveyor.runtime.inputs import END, Outlet
+from conveyor.runtime.inputs import EMPTY, END, Outlet
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
 from conveyor.task import BatchTask, Task
@@ -98,11 +98,23 @@ class Stage:
 
     # -- outlet side -------------------------------------------------------------------
 
+    def get_nowait(self) -> Any:
+        """The next output if one is ready, END when finished, else EMPTY."""
+        if self.ready:
+            item = self.ready.popleft()
+            if self._pump_waiter is not None:
+                self._wake_pump()
+            return item
+        if self.input_done and self.pending_weight == 0:
+            return END
+        return EMPTY
+
     async def get(self) -> Any:
         while True:
             if self.ready:
                 item = self.ready.popleft()
-                self._wake_pump()
+                if self._pump_waiter is not None:
+                    self._wake_pump()
                 return item
             if self.input_done and self.pending_weight == 0:
                 return END
@@ -162,12 +174,14 @@ class Stage:
         self.wake_reader()
 
     async def _pump_items(self) -> _Suspended | None:
-        upstream_get = self.upstream.get
+        upstream_get, upstream_get_nowait = self.upstream.get, self.upstream.get_nowait
         start = self._start
         while True:
             if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
                 await self._wait_for_room(1)
-            item = await upstream_get()
+            item = upstream_get_nowait()
+            if item is EMPTY:
+                item = await upstream_get()
             if item is END:
                 return None
             suspended = start(item, 1)
@@ -257,33 +271,69 @@ class Stage:
     # -- calls -----------------------------------------------------------------------------
 
     def _start(self, item: Any, weight: int) -> _Suspended | None:
-        """Start one call. Returns the call if it suspended; the pump hands itself on."""
-        slot = _Slot(item, weight, perf_counter())
+        """Start one call. Returns the call if it suspended; the pump hands itself on.
+
+        The hot path: a call that completes without waiting (a sync function, a
+        generator, a coroutine that never suspends) is finished right here, with no
+        slot, task or wake-up when no earlier call is still running.
+        """
+        stats = self.stats
+        stats.calls += 1
+        stats.items_in += weight
+        started = perf_counter()
+        context = self.context.copy()  # like a task: user code gets its own context
+        shape = self.shape
+        try:
+            result = context.run(self.call, item)
+            if shape is CallShape.ITERATOR:
+                result = context.run(list, result)
+            elif shape is not CallShape.VALUE:
+                if type(result) is not CoroutineType or not self._try_eager():
+                    self._spawn_call(self._open_slot(item, weight, started), result, context)
+                    return None
+                try:
+                    yielded = context.run(result.send, None)
+                except StopIteration as stop:  # finished without suspending: no task needed
+                    self._eager = True
+                    self._suspended_in_a_row = 0
+                    result = stop.value
+                else:
+                    return self._suspended(result, yielded, self._open_slot(item, weight, started), context)
+        except Exception as exc:
+            self._after_failure(self._open_slot(item, weight, started), exc)
+            return None
+        if self.ordered and self.slots:  # an earlier call still runs: wait behind it
+            self._succeed(self._open_slot(item, weight, started), result)
+            return None
+        outputs = self.interpret(result)
+        if self.check is not None:
+            try:
+                self.check(outputs)
+            except ItemTypeError as exc:  # a wrong item is a failure of the stage that made it
+                self._after_failure(self._open_slot(item, weight, started), exc)
+                return None
+        stats.finished_calls += 1
+        stats.busy_seconds += perf_counter() - started
+        if outputs:
+            stats.items_out += len(outputs)
+            self.ready.extend(outputs)
+            if self._reader is not None:
+                self.wake_reader()
+        return None
+
+    def _open_slot(self, item: Any, weight: int, started: float) -> _Slot:
+        """Book a call that does not finish inline: it holds its place (ordered mode)."""
+        slot = _Slot(item, weight, started)
         if self.ordered:
             self.slots.append(slot)
         self.pending_weight += weight
         self.running += 1
-        stats = self.stats
-        stats.calls += 1
-        stats.items_in += weight
-        context = self.context.copy()  # like a task: user code gets its own context
-        try:
-            result = context.run(self.call, item)
-            if self.shape is CallShape.VALUE:
-                self._succeed(slot, result)
-                return None
-            if self.shape is CallShape.ITERATOR:
-                self._succeed(slot, context.run(list, result))
-                return None
-        except Exception as exc:
-            self._after_failure(slot, exc)
-            return None
-        if type(result) is CoroutineType and self._try_eager():
-            return self._start_eagerly(result, slot, context)
+        return slot
+
+    def _spawn_call(self, slot: _Slot, result: Any, context: contextvars.Context) -> None:
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
         self.run.spawn(result, context, lambda t: self._on_call_done(slot, t))
-        return None
 
     def _try_eager(self) -> bool:
         """Run this coroutine's first step inline? Stages whose calls keep suspending
@@ -296,19 +346,9 @@ class Stage:
         self._calls_since_probe = 0
         return True
 
-    def _start_eagerly(
-        self, coroutine: Coroutine[Any, Any, Any], slot: _Slot, context: contextvars.Context
-    ) -> _Suspended | None:
-        try:
-            yielded = context.run(coroutine.send, None)
-        except StopIteration as stop:  # finished without suspending: no task needed
-            self._eager = True
-            self._suspended_in_a_row = 0
-            self._succeed(slot, stop.value)
-            return None
-        except Exception as exc:
-            self._after_failure(slot, exc)
-            return None
+    def _suspended(
+        self, coroutine: Coroutine[Any, Any, Any], yielded: Any, slot: _Slot, context: contextvars.Context
+    ) -> _Suspended:
         self._suspended_in_a_row += 1
         if self._suspended_in_a_row >= EAGER_GIVE_UP:
             self._eager = False
