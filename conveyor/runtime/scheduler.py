@@ -64,27 +64,13 @@ class Run:
             self._last = stage
         self._outlet = outlet
 
-    def spawn(
-        self,
-        work: Awaitable[Any],
-        context: contextvars.Context | None = None,
-        on_done: Callable[[asyncio.Task[Any]], object] | None = None,
-    ) -> asyncio.Task[Any]:
-        """Start a task the run owns; ``on_done`` runs when it ends (one callback, not two)."""
+    def spawn(self, work: Awaitable[Any], context: contextvars.Context | None = None) -> asyncio.Task[Any]:
+        """Start a task the run owns (cancelled with the run)."""
         if not asyncio.iscoroutine(work):
             work = _awaited(work)  # a Future or other awaitable returned by a user function
         task = self._loop.create_task(work, context=context)
         self.tasks.add(task)
-        if on_done is None:
-            task.add_done_callback(self.tasks.discard)
-        else:
-            tasks = self.tasks
-
-            def done(finished: asyncio.Task[Any]) -> None:
-                tasks.discard(finished)
-                on_done(finished)
-
-            task.add_done_callback(done)
+        task.add_done_callback(self.tasks.discard)
         return task
 
     async def next(self) -> Any:
@@ -138,11 +124,14 @@ class Run:
             self.state = "closed"
         self.cancel()
         current = asyncio.current_task()
-        while self.tasks:
-            pending = [t for t in self.tasks if t is not current]
+        while True:
+            # A task cancelled before its first step ends without running its cleanup,
+            # so done tasks may linger in the set: only wait for the others.
+            pending = [t for t in self.tasks if t is not current and not t.done()]
             if not pending:
                 break
             await asyncio.wait(pending)
+        self.tasks.clear()
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

@@ -22,7 +22,7 @@ import asyncio
 import contextvars
 import types
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -339,7 +339,21 @@ class Stage:
     def _spawn_call(self, slot: _Slot, result: Any, context: contextvars.Context) -> None:
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
-        self.run.spawn(result, context, lambda t: self._on_call_done(slot, t))
+        elif not asyncio.iscoroutine(result):
+            result = _awaited(result)  # a Future or other awaitable from a user function
+        run = self.run
+        # The task finishes the call itself: no done-callback, so no extra loop hop.
+        run.tasks.add(run.loop.create_task(self._call_in_task(result, slot), context=context))
+
+    async def _call_in_task(self, call: Awaitable[Any], slot: _Slot) -> None:
+        try:
+            result = await call
+        except Exception as exc:
+            self._after_failure(slot, exc)
+        else:
+            self._succeed(slot, result)
+        finally:
+            self.run.tasks.discard(asyncio.current_task())
 
     def _try_eager(self) -> bool:
         """Run this coroutine's first step inline? Stages whose calls keep suspending
@@ -367,17 +381,6 @@ class Stage:
             self._after_failure(suspended.slot, exc)
             return
         self._succeed(suspended.slot, result)
-
-    def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            self._succeed(slot, task.result())
-        elif isinstance(exc, Exception):
-            self._after_failure(slot, exc)
-        else:  # KeyboardInterrupt and friends are not task failures
-            self.run.fail(exc)
 
     def _succeed(self, slot: _Slot, result: Any) -> None:
         outputs = self.interpret(result)
@@ -504,6 +507,10 @@ class Stage:
 
 def _not_prepared(item: Any) -> Any:
     raise RuntimeError("conveyor internal error: a stage was called before its side inputs were resolved")
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 async def _drain(results: Any) -> list[Any]:
