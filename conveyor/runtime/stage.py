@@ -12,8 +12,9 @@ stage (in running or waiting slots, plus outputs not yet pulled) stay at or unde
 ``max_in_flight`` (a single call may overshoot by its own fan-out). Memory is thus
 bounded per stage whatever the length of the stream.
 
-Calls that need no waiting (sync functions and generators) run inline in the pump:
-no task and no extra hop per item. Coroutine calls get one asyncio task each.
+Calls that need no waiting (sync functions, generators, coroutines that finish
+without suspending) run inline in the pump: no task and no extra hop per item. See
+the pump section for what happens when a coroutine call suspends.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.stats import StageStats
-from conveyor.errors import ItemTypeError
 from conveyor.runtime.inputs import EMPTY, END, Outlet
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
+from conveyor.runtime.stats import StageStats
 from conveyor.task import BatchTask, Task
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ YIELD_EVERY = 128
 EAGER_GIVE_UP = 8
 #: A stage starting calls as tasks tries one eager call this often, to notice a change.
 EAGER_PROBE_EVERY = 256
+
 
 class _Slot:
     """One call: its input, how many stream items it stands for, and its outputs."""
@@ -113,13 +115,9 @@ class Stage:
 
     async def get(self) -> Any:
         while True:
-            if self.ready:
-                item = self.ready.popleft()
-                if self._pump_waiter is not None:
-                    self._wake_pump()
+            item = self.get_nowait()
+            if item is not EMPTY:
                 return item
-            if self.input_done and self.pending_weight == 0:
-                return END
             if self.run.error is not None:
                 return END  # the run is failing; the consumer gets the error from the run
             self._reader = self.run.loop.create_future()
