@@ -2,6 +2,14 @@
 
 Every option is validated here, at decoration time, so a typo fails where it is
 written and not in the middle of a run.
+
+The overloads give the task's static type by the stage rules of
+:mod:`conveyor.stage_types`: ``SingleTask[In, Out, P]`` with ``Out`` the awaited,
+yielded or returned type without ``None`` (``NoOutput`` for a sink), a batch task's
+``list[R]`` return fanning out as ``R``, and ``P`` the side-input parameters. Their
+order matters (the first match wins): functions returning Any (or a TypeVar) first,
+so that a checker does not mistake them for sinks; then sinks before the shapes
+whose ``None`` is dropped; coroutines and async generators before sync functions.
 """
 
 from __future__ import annotations
@@ -9,20 +17,166 @@ from __future__ import annotations
 import inspect
 import math
 import sys
-from collections.abc import Callable
-from typing import Any, overload
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar, overload
+
+from typing_extensions import ParamSpec
 
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, validate_on_error
 from conveyor.signature import TaskSignature, analyse
 from conveyor.stage_types import batch_element_type, stage_types
-from conveyor.task import BatchTask, SingleTask
+from conveyor.task import BatchTask, NoOutput, SingleTask
+
+if TYPE_CHECKING:
+    from typing import Never
 
 __all__ = ["single_task", "batch_task"]
 
+_I = TypeVar("_I")
+_O = TypeVar("_O")
+_S = TypeVar("_S")  # ``self`` of a batch task declared as a method
+_P = ParamSpec("_P")
+
+
+class _AnyResult:
+    """Typing only: no function returns it, so only functions returning Any, NoReturn
+    or a bare TypeVar match the overloads that use it (they give ``Any`` items)."""
+
+
+class _SingleTaskDecorator(Protocol):
+    """What ``@single_task(...)`` with options returns: the decorator itself."""
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[Any, _P], _AnyResult], /) -> SingleTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[Any, _P], Awaitable[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[Any, _P], AsyncIterator[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[Any, _P], Iterator[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], Awaitable[None]], /) -> SingleTask[_I, NoOutput, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], AsyncIterator[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], Awaitable[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], Iterator[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], None], /) -> SingleTask[_I, NoOutput, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_I, _P], _O | None], /) -> SingleTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[_P, AsyncIterator[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[_P, Awaitable[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[_P, Iterator[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[_P, _O | None], /) -> SingleTask[Never, _O, _P]: ...
+
+
+class _BatchTaskDecorator(Protocol):
+    """What ``@batch_task(...)`` with options returns: the decorator itself."""
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[Any], _P], _AnyResult], /) -> BatchTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[Any], _P], Awaitable[_AnyResult]], /) -> BatchTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[Any], _P], list[_AnyResult]], /) -> BatchTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[Any], _P], Awaitable[list[_AnyResult]]], /) -> BatchTask[Any, Any, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], Awaitable[None]], /) -> BatchTask[_I, NoOutput, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], AsyncIterator[_O | None]], /) -> BatchTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], Awaitable[list[_O] | None]], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], Awaitable[_O | None]], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], Iterator[_O | None]], /) -> BatchTask[_I, _O, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], None], /) -> BatchTask[_I, NoOutput, _P]: ...
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], list[_O] | None], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[Concatenate[list[_I], _P], _O | None], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+    # Declared as a method: ``self`` comes first and is bound when read from an instance.
+    @overload
+    def __call__(self, fn: Callable[Concatenate[_S, list[Any], _P], _AnyResult], /) -> BatchTask[_S, Any, Concatenate[list[Any], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[Any], _P], Awaitable[_AnyResult]], /
+    ) -> BatchTask[_S, Any, Concatenate[list[Any], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[None]], /
+    ) -> BatchTask[_S, NoOutput, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], AsyncIterator[_O | None]], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[list[_O] | None]], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[_O | None]], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], Iterator[_O | None]], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], None], /
+    ) -> BatchTask[_S, NoOutput, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], list[_O] | None], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[_S, list[_I], _P], _O | None], /
+    ) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+
+
+# The bare decorators repeat _SingleTaskDecorator's / _BatchTaskDecorator's overloads
+# (a Protocol's overloads cannot be reused for a function); keep them in step.
+
 
 @overload
-def single_task(fn: Callable[..., Any], /) -> SingleTask[Any, Any]: ...
+def single_task(fn: Callable[Concatenate[Any, _P], _AnyResult], /) -> SingleTask[Any, Any, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[Any, _P], Awaitable[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[Any, _P], AsyncIterator[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[Any, _P], Iterator[_AnyResult]], /) -> SingleTask[Any, Any, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], Awaitable[None]], /) -> SingleTask[_I, NoOutput, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], AsyncIterator[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], Awaitable[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], Iterator[_O | None]], /) -> SingleTask[_I, _O, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], None], /) -> SingleTask[_I, NoOutput, _P]: ...
+@overload
+def single_task(fn: Callable[Concatenate[_I, _P], _O | None], /) -> SingleTask[_I, _O, _P]: ...
+@overload
+def single_task(fn: Callable[_P, AsyncIterator[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+@overload
+def single_task(fn: Callable[_P, Awaitable[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+@overload
+def single_task(fn: Callable[_P, Iterator[_O | None]], /) -> SingleTask[Never, _O, _P]: ...
+@overload
+def single_task(fn: Callable[_P, _O | None], /) -> SingleTask[Never, _O, _P]: ...
 @overload
 def single_task(
     *,
@@ -34,7 +188,7 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
-) -> Callable[[Callable[..., Any]], SingleTask[Any, Any]]: ...
+) -> _SingleTaskDecorator: ...
 
 
 def single_task(
@@ -49,7 +203,7 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
-) -> SingleTask[Any, Any] | Callable[[Callable[..., Any]], SingleTask[Any, Any]]:
+) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
 
     Options: ``on_error`` ("fail" or "skip_item"), ``retry_attempts`` (total calls),
@@ -78,7 +232,63 @@ def single_task(
 
 
 @overload
-def batch_task(fn: Callable[..., Any], /) -> BatchTask[Any, Any]: ...
+def batch_task(fn: Callable[Concatenate[list[Any], _P], _AnyResult], /) -> BatchTask[Any, Any, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[Any], _P], Awaitable[_AnyResult]], /) -> BatchTask[Any, Any, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[Any], _P], list[_AnyResult]], /) -> BatchTask[Any, Any, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[Any], _P], Awaitable[list[_AnyResult]]], /) -> BatchTask[Any, Any, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], Awaitable[None]], /) -> BatchTask[_I, NoOutput, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], AsyncIterator[_O | None]], /) -> BatchTask[_I, _O, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], Awaitable[list[_O] | None]], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], Awaitable[_O | None]], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], Iterator[_O | None]], /) -> BatchTask[_I, _O, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], None], /) -> BatchTask[_I, NoOutput, _P]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], list[_O] | None], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+@overload
+def batch_task(fn: Callable[Concatenate[list[_I], _P], _O | None], /) -> BatchTask[_I, _O, _P]: ...  # type: ignore[overload-overlap]
+@overload
+def batch_task(fn: Callable[Concatenate[_S, list[Any], _P], _AnyResult], /) -> BatchTask[_S, Any, Concatenate[list[Any], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[Any], _P], Awaitable[_AnyResult]], /
+) -> BatchTask[_S, Any, Concatenate[list[Any], _P]]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[None]], /) -> BatchTask[_S, NoOutput, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], AsyncIterator[_O | None]], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[list[_O] | None]], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], Awaitable[_O | None]], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], Iterator[_O | None]], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(fn: Callable[Concatenate[_S, list[_I], _P], None], /) -> BatchTask[_S, NoOutput, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], list[_O] | None], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
+@overload
+def batch_task(
+    fn: Callable[Concatenate[_S, list[_I], _P], _O | None], /
+) -> BatchTask[_S, _O, Concatenate[list[_I], _P]]: ...
 @overload
 def batch_task(
     *,
@@ -93,7 +303,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
-) -> Callable[[Callable[..., Any]], BatchTask[Any, Any]]: ...
+) -> _BatchTaskDecorator: ...
 
 
 def batch_task(
@@ -111,7 +321,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
-) -> BatchTask[Any, Any] | Callable[[Callable[..., Any]], BatchTask[Any, Any]]:
+) -> Any:
     """Make a task that calls ``fn`` with lists of items.
 
     Items are grouped up to ``max_size`` (``None``: one batch of everything). With

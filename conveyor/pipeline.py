@@ -2,28 +2,48 @@
 
 ``a | b`` composes; calling a pipeline with data returns a :class:`~conveyor.stream.Stream`.
 Composing never mutates an operand, and one pipeline can run many times, also at once.
+
+Static typing: ``Pipeline[In, Out]`` takes ``In`` items and emits ``Out`` items (input
+contravariant, output covariant); ``|`` and ``add`` accept only stages whose input
+fits the output before them (see :mod:`conveyor.task` for the phantom members).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import networkx as nx
 
 from conveyor.graph import build_graph, check_structure
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
+from conveyor.runtime.stats import RunStats
 from conveyor.stream import Stream
 from conveyor.stage_types import NOTHING
 from conveyor.task import NO_DATA, Task
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
+
+if TYPE_CHECKING:
+    from typing import Never
+
+    from conveyor.task import _Producer, _Stage
 
 __all__ = ["Pipeline"]
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
 R = TypeVar("R")
+# The items on the edges of a chain given to add(): _I in, then _A, _B, ... out.
+_I = TypeVar("_I")
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+_C = TypeVar("_C")
+_D = TypeVar("_D")
+_E = TypeVar("_E")
+_F = TypeVar("_F")
+_G = TypeVar("_G")
 
 
 class Pipeline(Generic[In, Out]):
@@ -36,7 +56,19 @@ class Pipeline(Generic[In, Out]):
 
     __slots__ = ("_stages", "_junctions", "_mode", "_graph")
 
-    def __init__(self, stages: Iterable[Task[Any, Any]] = (), *, typecheck: TypecheckMode | None = None) -> None:
+    if TYPE_CHECKING:
+        # Phantom members, as on Task: a pipeline is "a callable from In to Out".
+        @property
+        def __conveyor_stage__(self) -> Callable[[In], Out]:
+            raise NotImplementedError
+
+        @property
+        def __conveyor_out__(self) -> Out:
+            raise NotImplementedError
+
+    def __init__(
+        self: Pipeline[Any, Any], stages: Iterable[Task[Any, Any]] = (), *, typecheck: TypecheckMode | None = None
+    ) -> None:
         self._mode = None if typecheck is None else validate_mode(typecheck)
         self._stages: tuple[Task[Any, Any], ...] = ()
         self._junctions: tuple[Junction, ...] = (Junction(Any),)
@@ -114,14 +146,75 @@ class Pipeline(Generic[In, Out]):
 
     # -- composition -------------------------------------------------------------------
 
-    def add(self, *tasks: Task[Any, Any] | Pipeline[Any, Any]) -> Pipeline[Any, Any]:
+    # Up to six stages are checked junction by junction, like ``|``; more are accepted
+    # unchecked by plain typing (the mypy plugin checks any number).
+    @overload
+    def add(self) -> Pipeline[In, Out]: ...
+    @overload
+    def add(self: _Producer[_I, _A], s1: _Stage[_A, _B], /) -> Pipeline[_I, _B]: ...
+    @overload
+    def add(self: _Producer[_I, _A], s1: _Producer[_A, _B], s2: _Stage[_B, _C], /) -> Pipeline[_I, _C]: ...
+    @overload
+    def add(
+        self: _Producer[_I, _A], s1: _Producer[_A, _B], s2: _Producer[_B, _C], s3: _Stage[_C, _D], /
+    ) -> Pipeline[_I, _D]: ...
+    @overload
+    def add(
+        self: _Producer[_I, _A],
+        s1: _Producer[_A, _B],
+        s2: _Producer[_B, _C],
+        s3: _Producer[_C, _D],
+        s4: _Stage[_D, _E],
+        /,
+    ) -> Pipeline[_I, _E]: ...
+    @overload
+    def add(
+        self: _Producer[_I, _A],
+        s1: _Producer[_A, _B],
+        s2: _Producer[_B, _C],
+        s3: _Producer[_C, _D],
+        s4: _Producer[_D, _E],
+        s5: _Stage[_E, _F],
+        /,
+    ) -> Pipeline[_I, _F]: ...
+    @overload
+    def add(
+        self: _Producer[_I, _A],
+        s1: _Producer[_A, _B],
+        s2: _Producer[_B, _C],
+        s3: _Producer[_C, _D],
+        s4: _Producer[_D, _E],
+        s5: _Producer[_E, _F],
+        s6: _Stage[_F, _G],
+        /,
+    ) -> Pipeline[_I, _G]: ...
+    @overload
+    def add(
+        self,
+        s1: Task[Any, Any] | Pipeline[Any, Any],
+        s2: Task[Any, Any] | Pipeline[Any, Any],
+        s3: Task[Any, Any] | Pipeline[Any, Any],
+        s4: Task[Any, Any] | Pipeline[Any, Any],
+        s5: Task[Any, Any] | Pipeline[Any, Any],
+        s6: Task[Any, Any] | Pipeline[Any, Any],
+        s7: Task[Any, Any] | Pipeline[Any, Any],
+        /,
+        *more: Task[Any, Any] | Pipeline[Any, Any],
+    ) -> Pipeline[Any, Any]: ...
+
+    def add(self, *tasks: Any) -> Pipeline[Any, Any]:
         """A new pipeline with ``tasks`` appended (the conveyor-streaming spelling of ``|``)."""
         result: Pipeline[Any, Any] = self
         for task in tasks:
             result = result._extended(_stages_of(task))
         return result
 
-    def __or__(self, other: Task[Any, R] | Pipeline[Any, R]) -> Pipeline[In, R]:
+    @overload
+    def __or__(self: _Producer[_I, _A], other: _Stage[_A, R]) -> Pipeline[_I, R]: ...
+    @overload
+    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...  # see Task.__or__
+
+    def __or__(self, other: object) -> Pipeline[Any, Any]:
         if not isinstance(other, (Task, Pipeline)):
             return NotImplemented
         return self._extended(_stages_of(other))
@@ -130,7 +223,7 @@ class Pipeline(Generic[In, Out]):
 
     def __call__(
         self,
-        data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
+        data: Iterable[In] | AsyncIterable[In] = NO_DATA,
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
@@ -146,7 +239,7 @@ class Pipeline(Generic[In, Out]):
 
     def as_completed(
         self,
-        data: Iterable[Any] | AsyncIterable[Any] = NO_DATA,
+        data: Iterable[In] | AsyncIterable[In] = NO_DATA,
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
@@ -187,6 +280,38 @@ class Pipeline(Generic[In, Out]):
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}>"
+
+    # -- drawing (conveyor.render is imported only when one of these is used) ----------------
+
+    def to_graphviz(self, *, stats: RunStats | None = None) -> Any:
+        """The diagram as a ``graphviz.Digraph``; ``stats`` (``stream.stats``) adds each task's figures."""
+        from conveyor.render import to_graphviz
+
+        return to_graphviz(self, stats=stats)
+
+    def to_dot(self, *, stats: RunStats | None = None) -> str:
+        """The diagram's DOT source (works without Graphviz installed)."""
+        from conveyor.render import to_dot
+
+        return to_dot(self, stats=stats)
+
+    def render(self, path: str | Path, *, format: str | None = None, stats: RunStats | None = None) -> Path:
+        """Write the diagram to ``path`` (svg, png or pdf, from the suffix unless ``format``)."""
+        from conveyor.render import render
+
+        return render(self, path, format=format, stats=stats)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows the diagram (SVG), or only the repr when Graphviz is missing."""
+        from conveyor.render import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def outline(self) -> str:
+        """A plain-text outline: one line per stage with kind, options and types."""
+        from conveyor.render import outline
+
+        return outline(self)
 
 
 def _check_bound(stage: Task[Any, Any]) -> None:

@@ -3,15 +3,25 @@
 A task bundles the user's function (behind an :class:`~conveyor.invoke.Invoker`),
 its name, its error policy, its concurrency limit and its bound side inputs. Every
 "change" (binding side inputs, binding a method's instance) returns a new task.
+
+Static typing: ``Task[In, Out, P]`` carries the item type it takes, the item type it
+emits and its side-input parameters (a ParamSpec; ``Task[In, Out]`` means "any side
+inputs"). A sink's output type is :class:`NoOutput`; a source's input type is
+``Never``. Type checkers read the phantom members declared under ``TYPE_CHECKING``
+(never present at run time) to reject a bad ``|``, a call or a pipe with unbound
+required side inputs, and to bind decorated methods. docs/static-checking.md has
+the details; the mypy plugin (``conveyor_mypy``) adds what plain typing cannot say.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, Literal, Protocol, Self, TypeVar, overload
+
+from typing_extensions import ParamSpec  # PEP 696 default (``Task[In, Out]``), also at run time
 
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy
@@ -20,14 +30,88 @@ from conveyor.signature import TaskSignature, analyse, wants_all_items
 from conveyor.stage_types import StageTypes, stage_types
 
 if TYPE_CHECKING:
+    from typing import Never, TypedDict, Unpack, final
+
     from conveyor.pipeline import Pipeline
+    from conveyor.runtime.checks import CheckItems
     from conveyor.stream import Stream
 
-__all__ = ["Task", "SingleTask", "BatchTask", "TaskKind", "NO_DATA"]
+__all__ = ["Task", "SingleTask", "BatchTask", "TaskKind", "NO_DATA", "NoOutput"]
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
+#: The side-input parameters: every parameter of the task's function after the item.
+P = ParamSpec("P", default=...)
 R = TypeVar("R")
+
+
+class NoOutput:
+    """The output type of a sink (a task whose function returns None): no item ever
+    flows out of it, so type checkers reject piping it into another stage.
+
+    Only type checkers see it (``SingleTask[str, NoOutput]``); it is never instantiated.
+    """
+
+    if TYPE_CHECKING:
+        # Not a _Deliverable: the one thing that tells a sink's output from every item type.
+        __eq__: ClassVar[None]  # type: ignore[assignment]
+
+
+if TYPE_CHECKING:
+    _I = TypeVar("_I")
+    _O = TypeVar("_O")
+    _G = TypeVar("_G")
+    _P2 = ParamSpec("_P2")
+    _I_contra = TypeVar("_I_contra", contravariant=True)
+    _O_co = TypeVar("_O_co", covariant=True)
+    _G_contra = TypeVar("_G_contra", contravariant=True)
+
+    class _Deliverable(Protocol):
+        """Every item type (everything has ``__eq__``), except :class:`NoOutput`."""
+
+        def __eq__(self, other: Never, /) -> object: ...  # type: ignore[override]
+
+    class _Stage(Protocol[_I_contra, _O_co]):
+        """A task with every required side input bound, or a pipeline: items ``I`` in, ``O`` out."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...
+
+    class _Producer(Protocol[_I_contra, _O_co]):
+        """A :class:`_Stage` whose items can flow on: not a sink."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...
+
+        @property
+        def __conveyor_out__(self) -> _Deliverable: ...
+
+    class _Method(Protocol[_G_contra, _I_contra, _O_co, _P2]):
+        """A task declared as a method: ``self``, then the item, then side inputs."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[Concatenate[_G_contra, _I_contra, _P2], _O_co]: ...
+
+    class _SourceMethod(Protocol[_G_contra, _O_co, _P2]):
+        """A method without an item parameter: bound, it is a source."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[Concatenate[_G_contra, _P2], _O_co]: ...
+
+    class _BatchMethod(Protocol[_G_contra, _I, _O_co, _P2]):
+        """A batch task declared as a method: ``self``, then the batch (a list), then side inputs."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[Concatenate[_G_contra, list[_I], _P2], _O_co]: ...
+
+    class _RunOptions(TypedDict, total=False):
+        max_in_flight: int | None
+        check_items: CheckItems | None
+
+    @final
+    class UnboundSideInputs:
+        """What a task with unbound required side inputs takes as data: nothing. Bind
+        them with ``with_inputs(...)`` first. (Typing only, so that the error names it.)"""
 
 TaskKind = Literal["single", "batch"]
 
@@ -50,8 +134,11 @@ NO_DATA: Any = _NoData()
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class Task(Generic[In, Out]):
-    """One stage of a pipeline. Build tasks with ``@single_task`` / ``@batch_task``."""
+class Task(Generic[In, Out, P]):
+    """One stage of a pipeline. Build tasks with ``@single_task`` / ``@batch_task``.
+
+    ``Task[In, Out, P]``: takes ``In`` items, emits ``Out`` items, side inputs ``P``.
+    """
 
     invoker: Invoker
     name: str
@@ -64,32 +151,67 @@ class Task(Generic[In, Out]):
 
     kind: ClassVar[TaskKind]
 
+    if TYPE_CHECKING:
+        # Phantom members (never set at run time): to a type checker a task is "a
+        # callable from its item and side inputs to its output". The protocols above
+        # match them to tell bound from unbound side inputs, sinks from producers,
+        # and to bind methods.
+        @property
+        def __conveyor_stage__(self) -> Callable[Concatenate[In, P], Out]:
+            raise NotImplementedError
+
+        @property
+        def __conveyor_out__(self) -> Out:
+            raise NotImplementedError
+
     # -- composition -----------------------------------------------------------------
 
-    def __or__(self, other: Task[Any, R] | Pipeline[Any, R]) -> Pipeline[In, R]:
+    @overload
+    def __or__(self: _Producer[_I, _O], other: _Stage[_O, R]) -> Pipeline[_I, R]: ...
+    @overload
+    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...
+    # The second overload only exists so that every task has an ``|``: what the first
+    # one refuses (a sink on the left, unbound side inputs, a mismatch) is still an
+    # error, and the mypy plugin can explain it.
+
+    def __or__(self, other: object) -> Pipeline[Any, Any]:
         from conveyor.pipeline import Pipeline
 
         if not isinstance(other, (Task, Pipeline)):
             return NotImplemented
         return Pipeline.of(self) | other
 
-    def __call__(self, data: Iterable[Any] | AsyncIterable[Any] = NO_DATA, **run_options: Any) -> Stream[Out]:
+    @overload
+    def __call__(
+        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I] = ..., **run_options: Unpack[_RunOptions]
+    ) -> Stream[_O]: ...
+    @overload
+    def __call__(self, data: UnboundSideInputs, **run_options: Never) -> Stream[Any]: ...  # see __or__
+
+    def __call__(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results in input order."""
         from conveyor.pipeline import Pipeline
 
-        pipeline: Pipeline[In, Out] = Pipeline.of(self)
+        pipeline: Pipeline[Any, Any] = Pipeline.of(self)
         return pipeline(data, **run_options)
 
-    def as_completed(self, data: Iterable[Any] | AsyncIterable[Any] = NO_DATA, **run_options: Any) -> Stream[Out]:
+    @overload
+    def as_completed(
+        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I] = ..., **run_options: Unpack[_RunOptions]
+    ) -> Stream[_O]: ...
+    @overload
+    def as_completed(self, data: UnboundSideInputs, **run_options: Never) -> Stream[Any]: ...
+
+    def as_completed(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results as they complete."""
         from conveyor.pipeline import Pipeline
 
-        pipeline: Pipeline[In, Out] = Pipeline.of(self)
+        pipeline: Pipeline[Any, Any] = Pipeline.of(self)
         return pipeline.as_completed(data, **run_options)
 
     # -- side inputs -------------------------------------------------------------------
 
-    def with_inputs(self, *args: Any, **kwargs: Any) -> Self:
+    def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> Task[In, Out, ...]:
         """A new task with side inputs bound; this task stays as it was.
 
         Positional values fill the side-input parameters in order; keywords name them.
@@ -130,7 +252,7 @@ class Task(Generic[In, Out]):
 
     # -- methods ---------------------------------------------------------------------------
 
-    def __get__(self, instance: object, owner: type | None = None) -> Self:
+    def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
         """Tasks declared in a class body bind to the instance, like methods."""
         if instance is None:
             return self
@@ -168,14 +290,28 @@ class Task(Generic[In, Out]):
 
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
-class SingleTask(Task[In, Out]):
+class SingleTask(Task[In, Out, P]):
     """A stage that calls its function once per item, many items concurrently."""
 
     kind: ClassVar[TaskKind] = "single"
 
+    if TYPE_CHECKING:  # the same methods as Task's, typed with this class
+
+        def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> SingleTask[In, Out, ...]:
+            raise NotImplementedError
+
+        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+        @overload
+        def __get__(self: _Method[_G, _I, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[_I, _O, _P2]: ...
+        @overload
+        def __get__(self: _SourceMethod[_G, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[Never, _O, _P2]: ...
+        def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
+            raise NotImplementedError
+
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
-class BatchTask(Task[In, Out]):
+class BatchTask(Task[In, Out, P]):
     """A stage that calls its function with lists of items."""
 
     min_size: int = 1
@@ -183,6 +319,20 @@ class BatchTask(Task[In, Out]):
     max_wait: float | None = None
 
     kind: ClassVar[TaskKind] = "batch"
+
+    if TYPE_CHECKING:  # the same methods as Task's, typed with this class
+
+        def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> BatchTask[In, Out, ...]:
+            raise NotImplementedError
+
+        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+        @overload
+        def __get__(
+            self: _BatchMethod[_G, _I, _O, _P2], instance: _G, owner: type | None = None
+        ) -> BatchTask[_I, _O, _P2]: ...
+        def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
+            raise NotImplementedError
 
     def describe(self) -> str:
         size = f"batch {self.min_size}..{self.max_size if self.max_size is not None else 'all'}"

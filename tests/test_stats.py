@@ -43,3 +43,23 @@ def test_stats_before_the_run_are_zero() -> None:
 
     stats = ident([1]).stats
     assert [s.items_in for s in stats.stages] == [0]
+
+
+async def test_items_dropped_by_an_error_handler_count_as_skipped() -> None:
+    from typing import Any
+
+    from conveyor import ErrorHandler
+
+    class Drop(ErrorHandler):
+        async def handle_error(self, error: Exception, item: Any, task_name: str, attempt: int) -> tuple[bool, Any]:
+            return True, None
+
+    @single_task(error_handler=Drop())
+    def picky(x: int) -> int:
+        if x % 2:
+            raise ValueError(x)
+        return x
+
+    stream = picky(range(6))
+    assert await stream.collect() == [0, 2, 4]
+    assert stream.stats.stages[0].skipped == 3

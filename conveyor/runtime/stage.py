@@ -452,8 +452,11 @@ class Stage:
                 self.run.fail(handler_exc)
                 return
             if go_on:
-                outputs = [] if value is None else self._handler_outputs(value)
-                self._finish(slot, outputs)
+                if value is None:  # the handler chose to drop it: a skip, counted as one
+                    self.stats.skipped += slot.weight
+                    self._finish(slot, [])
+                else:
+                    self._finish(slot, self._handler_outputs(value))
                 return
         self._give_up(slot, exc, attempt)
 

@@ -21,7 +21,7 @@ class StageStats:
     items_out: int = 0  # items emitted downstream
     calls: int = 0  # calls started (a batch is one call; retries not included)
     retries: int = 0  # extra attempts after failures
-    skipped: int = 0  # items dropped by on_error="skip_*" (a batch counts its items)
+    skipped: int = 0  # items dropped by on_error="skip_*" or by an error handler (a batch counts its items)
     failed: int = 0  # calls whose failure stopped the run
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
