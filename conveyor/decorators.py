@@ -18,9 +18,7 @@ import inspect
 import math
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar, overload
-
-from typing_extensions import ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, validate_on_error
@@ -180,7 +178,7 @@ def single_task(fn: Callable[_P, _O | None], /) -> SingleTask[Never, _O, _P]: ..
 @overload
 def single_task(
     *,
-    on_error: OnError = "fail",
+    on_error: Literal["fail", "skip_item"] = "fail",
     retry_attempts: int = 1,
     retry_delay: float = 1.0,
     retry_exponential_backoff: bool = True,
@@ -295,7 +293,7 @@ def batch_task(
     min_size: int = 1,
     max_size: int | None = None,
     max_wait: float | None = None,
-    on_error: OnError = "fail",
+    on_error: Literal["fail", "skip_batch"] = "fail",
     retry_attempts: int = 1,
     retry_delay: float = 1.0,
     retry_exponential_backoff: bool = True,

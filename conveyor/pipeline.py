@@ -69,7 +69,7 @@ class Pipeline(Generic[In, Out]):
     def __init__(
         self: Pipeline[Any, Any], stages: Iterable[Task[Any, Any]] = (), *, typecheck: TypecheckMode | None = None
     ) -> None:
-        self._mode = None if typecheck is None else validate_mode(typecheck)
+        self._mode: TypecheckMode | None = None if typecheck is None else validate_mode(typecheck)
         self._stages: tuple[Task[Any, Any], ...] = ()
         self._junctions: tuple[Junction, ...] = (Junction(Any),)
         self._graph: nx.DiGraph | None = None
@@ -212,7 +212,7 @@ class Pipeline(Generic[In, Out]):
     @overload
     def __or__(self: _Producer[_I, _A], other: _Stage[_A, R]) -> Pipeline[_I, R]: ...
     @overload
-    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...  # see Task.__or__
+    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...  # pyright: ignore[reportOverlappingOverload]  # see Task
 
     def __or__(self, other: object) -> Pipeline[Any, Any]:
         if not isinstance(other, (Task, Pipeline)):

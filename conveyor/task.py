@@ -169,7 +169,7 @@ class Task(Generic[In, Out, P]):
     @overload
     def __or__(self: _Producer[_I, _O], other: _Stage[_O, R]) -> Pipeline[_I, R]: ...
     @overload
-    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...
+    def __or__(self, other: Never) -> Pipeline[Any, Any]: ...  # pyright: ignore[reportOverlappingOverload]
     # The second overload only exists so that every task has an ``|``: what the first
     # one refuses (a sink on the left, unbound side inputs, a mismatch) is still an
     # error, and the mypy plugin can explain it.

@@ -1,0 +1,31 @@
+"""The plugin's error codes and messages (``# type: ignore[pipeline-mismatch]`` and
+``disable_error_code = side-input`` work with these codes)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mypy.errorcodes import ErrorCode
+
+PIPELINE_MISMATCH: Final = ErrorCode(
+    "pipeline-mismatch", "A pipeline stage does not take what the stage before it emits", "Conveyor"
+)
+SIDE_INPUT: Final = ErrorCode("side-input", "A side input is unbound, or cannot be used as given", "Conveyor")
+
+# The runtime's wording (conveyor.errors.PipelineTypeError and conveyor.graph), without
+# the file positions mypy shows anyway.
+MISMATCH: Final = "pipeline stage mismatch: {producer} outputs {produced} but {consumer} expects {expected}"
+SOURCE_NOT_FIRST: Final = (
+    "pipeline stage mismatch: {consumer} takes no item parameter, so it is a source and can "
+    "only start a pipeline; here it would follow {producer}"
+)
+SINK_NOTE: Final = "{producer} returns None, so it is a sink: nothing flows out of it"
+FAN_OUT_NOTE: Final = (
+    "a batch task's list return fans out: {producer} sends single {produced} items downstream, not {returns}"
+)
+UNBOUND: Final = "task {task} needs side input(s) {names}; bind them first with {bare}.with_inputs({keywords})"
+NEEDS_DATA: Final = (
+    "side input {param} of task {task} is a pipeline that needs input data; pass a pipeline "
+    "that starts with a source task, or a Stream such as pipeline(data)"
+)
+NOT_A_STAGE: Final = 'Argument to "add" of "Pipeline" must be a task or a pipeline, not "{given}"'

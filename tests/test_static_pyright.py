@@ -1,0 +1,115 @@
+"""pyright (plain typing: it never loads mypy plugins) on the corpus and on the public API.
+
+pyright must agree with the runtime composition check on every ``|`` verdict of the
+corpus, except the recorded cases that need the mypy plugin's features, and flag
+exactly the marked lines of tests/typing/plain_api.py.
+
+pyright runs once for all files. It is found as $PYRIGHT, on PATH, or next to this
+interpreter (``pip install pyright``: the PyPI package bundles pyright and runs it
+on the machine's Node.js; ``npm install pyright`` works too). Without it these tests
+are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_corpus import corpus_cases
+from tests.test_static_mypy import PLAIN_API, ROOT, marked_lines
+
+PYRIGHT_CONFIG = ROOT / "tests" / "typing" / "pyrightconfig.json"
+#: conveyor's typed surface: pyright must find nothing wrong in it either. (The plugin
+#: runs inside mypy only; mypy --strict checks it, in tests/test_static_rules.py.)
+PACKAGE_FILES = [ROOT / "conveyor" / name for name in ("task.py", "pipeline.py", "decorators.py", "stream.py")]
+
+#: Corpus cases plain typing cannot judge in pyright, with the plugin feature each needs.
+#: (pyright keeps `int | str` exact, so it reaches one case more than plain mypy.)
+PYRIGHT_GAPS: dict[str, str] = {
+    "bad_bounded_typevar": "generic tasks",
+    "bad_constrained_typevar": "generic tasks",
+    "bad_generic_identity_then_mismatch": "generic tasks",
+    "bad_generic_sequence_first": "generic tasks",
+}
+
+_CASES = corpus_cases()
+
+
+def find_pyright() -> str | None:
+    candidates = [os.environ.get("PYRIGHT"), shutil.which("pyright"), str(Path(sys.executable).parent / "pyright")]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+@pytest.fixture(scope="module")
+def pyright_errors() -> dict[str, set[int]]:
+    """File name -> the (1-based) lines pyright reports errors on."""
+    pyright = find_pyright()
+    if pyright is None:
+        pytest.skip(
+            "pyright is not installed: `pip install pyright` (needs Node.js on the machine) "
+            "or `npm install pyright`, or point $PYRIGHT at it"
+        )
+    files = [str(path) for path, _ in _CASES] + [str(PLAIN_API)] + [str(path) for path in PACKAGE_FILES]
+    completed = subprocess.run(
+        [pyright, "--outputjson", "-p", str(PYRIGHT_CONFIG), "--pythonpath", sys.executable, *files],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},  # the PyPI wrapper's update notice
+    )
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"pyright gave no report (exit {completed.returncode}): {completed.stdout}\n{completed.stderr}")
+    errors: dict[str, set[int]] = {}
+    for diagnostic in report["generalDiagnostics"]:
+        if diagnostic["severity"] == "error":
+            errors.setdefault(_key(Path(diagnostic["file"])), set()).add(diagnostic["range"]["start"]["line"] + 1)
+    return errors
+
+
+def _key(path: Path) -> str:
+    """Corpus and API modules by file name; package files by their path in the repository."""
+    return str(path.relative_to(ROOT)) if path.parent.name != "corpus" and path.name != PLAIN_API.name else path.name
+
+
+@pytest.mark.parametrize(("path", "line"), _CASES, ids=[path.stem for path, _ in _CASES])
+def test_pyright_agrees_with_the_runtime_except_on_the_recorded_gaps(
+    pyright_errors: dict[str, set[int]], path: Path, line: int | None
+) -> None:
+    flagged = pyright_errors.get(path.name, set())
+    agrees = flagged == ({line} if line is not None else set())
+    if path.stem in PYRIGHT_GAPS:
+        assert not agrees, f"{path.name} is judged right by pyright now: drop it from PYRIGHT_GAPS"
+        assert flagged == set(), f"{path.name}: pyright flags lines {sorted(flagged)}"
+    else:
+        assert agrees, f"{path.name}: pyright flags lines {sorted(flagged)}, expected {[line] if line else []}"
+
+
+def test_pyright_on_the_api_flags_exactly_the_marked_lines(pyright_errors: dict[str, set[int]]) -> None:
+    expected = marked_lines(PLAIN_API)
+    flagged = pyright_errors.get(PLAIN_API.name, set())
+    assert flagged - expected == set(), f"pyright flags unmarked lines of {PLAIN_API.name}: {sorted(flagged - expected)}"
+    assert expected - flagged == set(), f"pyright misses marked lines of {PLAIN_API.name}: {sorted(expected - flagged)}"
+
+
+def test_the_gaps_are_plugin_features_only() -> None:
+    from tests.test_static_mypy import PLAIN_MYPY_GAPS
+
+    assert set(PYRIGHT_GAPS) <= set(PLAIN_MYPY_GAPS)
+    assert set(PYRIGHT_GAPS.values()) | set(PLAIN_MYPY_GAPS.values()) <= {
+        "generic tasks",
+        "exact output types (mypy joins `int | str` to `object` in overloads)",
+    }
+
+
+def test_pyright_finds_nothing_wrong_in_the_typed_package(pyright_errors: dict[str, set[int]]) -> None:
+    flagged = {key: lines for key, lines in pyright_errors.items() if key.startswith("conveyor/")}
+    assert flagged == {}, f"pyright errors in conveyor's typed modules: {flagged}"

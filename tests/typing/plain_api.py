@@ -1,0 +1,169 @@
+"""conveyor's public API under plain typing: what every checker sees without the plugin.
+
+Checked by mypy without the plugin and with it (tests/test_static_mypy.py) and by
+pyright (tests/test_static_pyright.py): every line whose comment starts with "E" must
+be reported, and no other line (an ``assert_type`` that does not hold is reported
+too). Never run: it only has to type-check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Never, assert_type
+
+from conveyor import BatchTask, Pipeline, SingleTask, Stream, batch_task, single_task
+from conveyor.task import NoOutput
+
+# -- stage types: each shape of function, bare and with options --------------------------------
+
+
+@single_task
+def parse(text: str) -> int:
+    return int(text)
+
+
+@single_task(on_error="skip_item", retry_attempts=3, task_name="fetch page")
+async def fetch(url: str) -> bytes:
+    return url.encode()
+
+
+@single_task
+async def chunks(size: int) -> AsyncIterator[bytes]:
+    yield b"x" * size
+
+
+@single_task
+def words(line: str) -> Iterator[str | None]:
+    yield from line.split()
+
+
+@single_task
+def maybe(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+@single_task
+def store(number: int) -> None:
+    print(number)
+
+
+@single_task
+async def save(number: int) -> None:
+    print(number)
+
+
+@single_task
+def lines(*, limit: int = 2) -> Iterator[str]:
+    yield from ["a", "b"][:limit]
+
+
+@batch_task(max_size=10)
+async def tokenize(batch: list[str]) -> list[str]:
+    return [w for line in batch for w in line.split()]
+
+
+@batch_task
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+@batch_task(max_wait=0.5)
+def flush(batch: list[bytes]) -> None:
+    print(len(batch))
+
+
+@single_task
+def scale(number: int, factor: float, *, label: str = "") -> float:
+    return number * factor
+
+
+assert_type(parse, SingleTask[str, int, []])
+assert_type(fetch, SingleTask[str, bytes, []])
+assert_type(chunks, SingleTask[int, bytes, []])
+assert_type(words, SingleTask[str, str, []])
+assert_type(maybe, SingleTask[str, int, []])
+assert_type(store, SingleTask[int, NoOutput, []])
+assert_type(save, SingleTask[int, NoOutput, []])
+assert_type(tokenize, BatchTask[str, str, []])
+assert_type(mean, BatchTask[float, float, []])
+assert_type(flush, BatchTask[bytes, NoOutput, []])
+assert_type(lines(), Stream[str])
+
+single_task(on_error="skip_batch")  # E (a single task skips items, not batches)
+batch_task(max_size="ten")  # E
+
+
+# -- composition -----------------------------------------------------------------------------------
+
+pipeline = parse | scale.with_inputs(factor=0.5) | scale.with_inputs(2.0)  # E (float into int)
+ok = fetch | chunks  # E (bytes into int)
+good = lines | tokenize | parse | store
+assert_type(good, Pipeline[Never, NoOutput])
+fan_out = tokenize | parse
+assert_type(fan_out, Pipeline[str, int])
+nested = (parse | scale.with_inputs(factor=1.0)) | (mean | mean)
+assert_type(nested, Pipeline[str, float])
+store | parse  # E (a sink has no output)
+save | parse  # E (an async sink has no output either)
+parse | lines  # E (a source can only start a pipeline)
+parse | scale  # E (unbound side input 'factor')
+scale | parse  # E (unbound side input 'factor')
+added: Pipeline[str, float] = Pipeline().add(parse, scale.with_inputs(factor=2.0), mean)
+Pipeline().add(parse, tokenize)  # E (int into str)
+
+# -- variance ----------------------------------------------------------------------------------------
+
+floats = parse | scale.with_inputs(factor=1.0)
+wider_output: Pipeline[str, object] = floats  # output is covariant
+narrower_input: Pipeline[bool, float] = Pipeline().add(mean)  # input is contravariant
+wider_input: Pipeline[object, float] = floats  # E (it takes str only)
+narrower_output: Pipeline[str, int] = floats  # E (it emits float)
+
+# -- side inputs -------------------------------------------------------------------------------------
+
+scale.with_inputs(factr=2.0)  # E (no such side input)
+scale.with_inputs(factor="2")  # E (not a float)
+scale.with_inputs(2.0, "x")  # E (label is keyword-only)
+scale.with_inputs(2.0, label="x")
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+
+async def run() -> None:
+    assert_type(parse(["1"]), Stream[int])
+    assert_type(await parse(["1"]).collect(), list[int])
+    assert_type(await (parse | scale.with_inputs(factor=2.0)).as_completed(["1"]).collect(), list[float])
+    async for item in tokenize(["a b"]):
+        assert_type(item, str)
+    parse([1])  # E (int items into a str task)
+    scale([1])  # E (unbound side input 'factor')
+    parse(["1"], max_in_flight=None, check_items="all")
+    parse(["1"], max_in_flite=3)  # E (no such run option)
+
+
+# -- methods -----------------------------------------------------------------------------------------
+
+
+class Repo:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    @single_task
+    def tag(self, text: str, suffix: str = "") -> str:
+        return self.prefix + text + suffix
+
+    @batch_task(max_size=3)
+    async def save(self, rows: list[int]) -> list[str]:
+        return [f"{self.prefix}{row}" for row in rows]
+
+    @single_task
+    def ids(self) -> Iterator[int]:
+        yield 1
+
+
+repo = Repo("#")
+assert_type(repo.save, BatchTask[int, str, []])
+method_pipeline = repo.ids | repo.save | repo.tag
+assert_type(method_pipeline, Pipeline[Never, str])
+repo.tag | repo.save  # E (str into int)
