@@ -42,7 +42,16 @@ def classify(fn: Callable[..., Any]) -> CallShape:
     if not inspect.isroutine(target) and not inspect.isclass(target):
         # A callable object: its __call__ decides the shape.
         target = getattr(type(target), "__call__", target)
-    target = inspect.unwrap(target)
+    # The outer function decides (an async wrapper around a sync function is async);
+    # only a plain sync wrapper defers to what it wraps (e.g. a sync decorator
+    # passing an async function's coroutine through).
+    shape = _shape_of(target)
+    if shape is CallShape.VALUE:
+        shape = _shape_of(inspect.unwrap(target))
+    return shape
+
+
+def _shape_of(target: Any) -> CallShape:
     if inspect.isasyncgenfunction(target):
         return CallShape.ASYNC_ITERATOR
     if inspect.iscoroutinefunction(target):

@@ -87,6 +87,7 @@ class OnceAwaitable:
             self._outcome = (ok, value)
         pending, self._pending = self._pending, None
         if pending is not None and not pending.done():
+            ok, value = self._outcome  # other runs get what later runs will get, never a raw cancel
             if ok:
                 pending.set_result(value)
             else:

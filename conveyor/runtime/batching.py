@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
-from conveyor.runtime.inputs import Outlet
+from conveyor.runtime.inputs import EMPTY, Outlet
 from conveyor.task import BatchTask
 
 if TYPE_CHECKING:
@@ -31,10 +31,6 @@ class Batching:
         self.ended = False  # upstream returned END
         self._pending: asyncio.Task[Any] | None = None  # an upstream pull that outlived a timeout
 
-    def due(self, now: float) -> bool:
-        """A partial batch whose ``max_wait`` has passed and that has ``min_size`` items."""
-        return self.max_wait is not None and len(self.items) >= self.ready_size and now >= self.deadline
-
     def add(self, item: Any, now: float) -> bool:
         """Add one item; True when the batch is full."""
         if not self.items and self.max_wait is not None:
@@ -49,17 +45,32 @@ class Batching:
     async def next_item(self, upstream: Outlet, run: Run) -> Any:
         """The next upstream item, or TIMED_OUT when the current batch falls due first.
 
-        A timed wait never cancels the upstream pull (that could lose an item or
-        break an async generator); the pull is kept and awaited next time.
+        Items already waiting upstream are taken at once: a batch is only cut short
+        when the input really stalls. A timed wait never cancels the upstream pull
+        (that could lose an item or break an async generator); the pull is kept and
+        awaited next time.
         """
+        if self._pending is None:
+            item = upstream.get_nowait()
+            if item is not EMPTY:
+                return item
         timed = self.max_wait is not None and len(self.items) >= self.ready_size
         if not timed and self._pending is None:
             return await upstream.get()
         if self._pending is None:
             self._pending = run.spawn(upstream.get())
+            self._pending.add_done_callback(_retrieve)
         timeout = max(0.0, self.deadline - run.loop.time()) if timed else None
+        if timeout == 0.0:
+            return TIMED_OUT
         done, _ = await asyncio.wait((self._pending,), timeout=timeout)
         if not done:
             return TIMED_OUT
         pending, self._pending = self._pending, None
         return pending.result()
+
+
+def _retrieve(pull: asyncio.Task[Any]) -> None:
+    """Mark a failed pull's exception as seen: the run reports it, or already failed."""
+    if not pull.cancelled():
+        pull.exception()

@@ -6,12 +6,12 @@ which returns the next item or :data:`END`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
 from typing import Any, Final, Protocol
 
 from conveyor.policy import short_repr
 
-__all__ = ["EMPTY", "END", "NO_ITEM", "Outlet", "open_input"]
+__all__ = ["EMPTY", "END", "NO_ITEM", "Outlet", "awaited", "open_input"]
 
 
 class _Marker:
@@ -46,13 +46,7 @@ class _SyncInput:
         self._count = 0
 
     async def get(self) -> Any:
-        try:
-            item = next(self._iterator, END)
-        except Exception as exc:
-            exc.add_note(f"conveyor: raised by the pipeline's input data after {self._count} item(s)")
-            raise
-        self._count += 1
-        return item
+        return self.get_nowait()
 
     def get_nowait(self) -> Any:
         try:
@@ -100,6 +94,11 @@ class _SourceInput:
             return END
         self._given = True
         return NO_ITEM
+
+
+async def awaited(awaitable: Awaitable[Any]) -> Any:
+    """A coroutine for any awaitable (a Future, say), since tasks need coroutines."""
+    return await awaitable
 
 
 def open_input(data: Any, *, source: bool) -> Outlet:

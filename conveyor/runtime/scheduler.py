@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import checker_for
-from conveyor.runtime.inputs import EMPTY, END, Outlet, open_input
+from conveyor.runtime.inputs import EMPTY, END, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
@@ -37,6 +37,7 @@ class Run:
         self.state = "not started"
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outlet: Outlet | None = None
+        self._reading = False  # a consumer is inside next(): one reader at a time
         self._last: Stage | None = None
 
     @property
@@ -67,17 +68,27 @@ class Run:
     def spawn(self, work: Awaitable[Any], context: contextvars.Context | None = None) -> asyncio.Task[Any]:
         """Start a task the run owns (cancelled with the run)."""
         if not asyncio.iscoroutine(work):
-            work = _awaited(work)  # a Future or other awaitable returned by a user function
+            work = awaited(work)  # a Future or other awaitable returned by a user function
         task = self._loop.create_task(work, context=context)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
+    @property
+    def stopping(self) -> bool:
+        """True once the run failed or was closed: no new work may start."""
+        return self.error is not None or self.state == "closed"
+
     async def next(self) -> Any:
         """The next result; raises StopAsyncIteration at the end, or the run's error."""
-        if self.state in ("finished", "failed", "closed"):
+        if self.error is not None and self.state != "failed":
+            await self._raise_error()
+        if self.state != "running":
             raise StopAsyncIteration
+        if self._reading:
+            raise RuntimeError("this stream is already being read by another task: one reader at a time")
         assert self._outlet is not None
+        self._reading = True
         try:
             item = self._outlet.get_nowait()
             if item is EMPTY:
@@ -85,10 +96,13 @@ class Run:
         except Exception as exc:  # only the input adapter raises here (no stages)
             self.fail(exc)
             item = END
+        finally:
+            self._reading = False
         if self.error is not None:
             await self._raise_error()
         if item is END:
-            self.state = "finished"
+            if self.state == "running":
+                self.state = "finished"
             raise StopAsyncIteration
         self.stats.delivered += 1
         return item
@@ -107,24 +121,28 @@ class Run:
             return
         self.error = error
         self.cancel()
-        if self._last is not None:
-            self._last.wake_reader()
 
     def cancel(self) -> None:
-        """Cancel every task of the run without waiting (safe from ``__del__``)."""
+        """Stop the run: cancel every task without waiting (safe from ``__del__``)."""
+        if self.state == "running":
+            self.state = "closed"
         for task in list(self.tasks):
             try:
                 task.cancel()
             except RuntimeError:  # the loop is already closed: nothing left to run
                 pass
+        if self._last is not None:
+            try:
+                self._last.wake_reader()  # a consumer waiting in another task sees the end
+            except RuntimeError:
+                pass
 
     async def aclose(self) -> None:
         """Cancel all work and wait until every task of the run has ended."""
-        if self.state == "running":
-            self.state = "closed"
-        self.cancel()
         current = asyncio.current_task()
         while True:
+            # Cancel on every pass: work can start while we wait (a retry, a hand-over).
+            self.cancel()
             # A task cancelled before its first step ends without running its cleanup,
             # so done tasks may linger in the set: only wait for the others.
             pending = [t for t in self.tasks if t is not current and not t.done()]
@@ -132,7 +150,3 @@ class Run:
                 break
             await asyncio.wait(pending)
         self.tasks.clear()
-
-
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable

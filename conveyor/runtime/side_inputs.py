@@ -35,10 +35,12 @@ async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
     try:
         return await _value_of(task, side)
     except Exception as exc:
-        exc.add_note(
+        note = (
             f"conveyor: while resolving side input {side.param!r} ({side.label}) of task "
             f"{task.name!r} (defined at {task.defined_at})"
         )
+        if note not in getattr(exc, "__notes__", ()):  # a shared awaitable's error is raised per run
+            exc.add_note(note)
         raise
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -32,7 +33,7 @@ from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.inputs import EMPTY, END, Outlet
+from conveyor.runtime.inputs import EMPTY, END, Outlet, awaited
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
 from conveyor.runtime.stats import StageStats
@@ -99,6 +100,7 @@ class Stage:
         self._eager = True
         self._suspended_in_a_row = 0
         self._calls_since_probe = 0
+        self.counts_input = not task.is_source  # a source's one call takes no stream item
 
     # -- outlet side -------------------------------------------------------------------
 
@@ -118,8 +120,8 @@ class Stage:
             item = self.get_nowait()
             if item is not EMPTY:
                 return item
-            if self.run.error is not None:
-                return END  # the run is failing; the consumer gets the error from the run
+            if self.run.stopping:
+                return END  # failed or closed; the consumer gets any error from the run
             self._reader = self.run.loop.create_future()
             try:
                 await self._reader
@@ -155,6 +157,11 @@ class Stage:
         except Exception as exc:
             self.run.fail(exc)
             return
+        except asyncio.CancelledError as exc:
+            if not _raised_by_user_code():
+                raise
+            self.run.fail(_unexpected_cancel(self.task, exc))
+            return
         await self._pump()
 
     async def _pump(self) -> None:
@@ -163,13 +170,21 @@ class Stage:
         except Exception as exc:
             self.run.fail(exc)
             return
+        except asyncio.CancelledError as exc:
+            if not _raised_by_user_code():
+                raise
+            self.run.fail(_unexpected_cancel(self.task, exc))
+            return
         if suspended is None:
             self._end_of_input()
             return
-        self.run.spawn(self._pump())  # the pump moves on; this task finishes the call
+        if not self.run.stopping:
+            self.run.spawn(self._pump())  # the pump moves on; this task finishes the call
         await self._continue(suspended)
 
     def _end_of_input(self) -> None:
+        if self.run.stopping:
+            return  # a failure or close ends the run, not the end of this stage's input
         self.input_done = True
         self.wake_reader()
 
@@ -186,7 +201,7 @@ class Stage:
             item = upstream_get_nowait()
             if item is EMPTY:
                 item = await upstream_get()
-            if item is END:
+            if item is END or self.run.stopping:
                 return None
             suspended = start(item, 1)
             if suspended is not None:
@@ -195,16 +210,21 @@ class Stage:
     async def _pump_batches(self) -> _Suspended | None:
         batching = self.batch
         assert batching is not None
+        turn = 0
         while not batching.ended:
+            turn += 1
+            if turn % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # as in _pump_items: never starve the event loop
             item = await batching.next_item(self.upstream, self.run)
+            if self.run.stopping:
+                return None
             if item is END:
                 batching.ended = True
                 break
             if item is not TIMED_OUT and not batching.add(item, self.run.loop.time()):
-                if not batching.due(self.run.loop.time()):
-                    continue
+                continue
             suspended = await self._dispatch_batch()  # full, or due after max_wait
-            if suspended is not None:
+            if suspended is not None or self.run.stopping:
                 return suspended
         if batching.items:  # the remainder is always processed, even below min_size
             return await self._dispatch_batch()
@@ -222,17 +242,25 @@ class Stage:
             self.pending_weight + len(self.ready) + weight > self.window
             and self.pending_weight + len(self.ready) > 0
         ):
-            self._pump_waiter = self.run.loop.create_future()
-            try:
-                await self._pump_waiter
-            finally:
-                self._pump_waiter = None
+            await self._pump_wait()
+
+    async def _pump_wait(self) -> None:
+        """Sleep until a call finishes or an output is pulled."""
+        self._pump_waiter = self.run.loop.create_future()
+        try:
+            await self._pump_waiter
+        finally:
+            self._pump_waiter = None
 
     async def _pump_source(self, call: Callable[[Any], Any]) -> None:
-        """A source generator is streamed lazily: it is the stream, possibly endless."""
+        """A source generator is streamed lazily: it is the stream, possibly endless.
+
+        ``get`` reports END only once ``input_done`` is set, after the generator ends.
+        """
+        stats = self.stats
+        stats.calls += 1
+        started = perf_counter()
         produced = call(None)
-        self.running = 1
-        self.pending_weight = 1  # keeps ``get`` waiting until the generator ends
         count = 0
         try:
             if self.shape is CallShape.ASYNC_ITERATOR:
@@ -244,17 +272,23 @@ class Stage:
         except Exception as exc:
             self._source_failed(exc, count)
         finally:
-            self.running = 0
-            self.pending_weight = 0
+            stats.finished_calls += 1
+            stats.busy_seconds += perf_counter() - started
 
     async def _emit_source_value(self, value: Any) -> int:
         if value is None:
             return 0
         if self.check is not None:
-            self.check([value])
+            try:
+                self.check([value])
+            except ItemTypeError as exc:
+                if not self.task.policy.skips:
+                    raise
+                self._skip(value, 1, exc, attempt=1)  # one bad value; the source goes on
+                return 0
+        while len(self.ready) >= self.window:
+            await self._pump_wait()
         self.stats.items_out += 1
-        if len(self.ready) >= self.window:
-            await self._wait_for_room(1)
         self.ready.append(value)
         self.wake_reader()
         return 1
@@ -269,6 +303,7 @@ class Stage:
             log.warning("%s; on_error=%r: the source stops here", note.removeprefix("conveyor: "),
                         self.task.policy.on_error, extra={"task_name": self.task.name})
             return
+        self.stats.failed += 1
         exc.add_note(note)
         raise exc
 
@@ -283,7 +318,8 @@ class Stage:
         """
         stats = self.stats
         stats.calls += 1
-        stats.items_in += weight
+        if self.counts_input:
+            stats.items_in += weight
         started = perf_counter()
         context = self.context.copy()  # like a task: user code gets its own context
         shape = self.shape
@@ -305,6 +341,11 @@ class Stage:
                     return self._suspended(result, yielded, self._open_slot(item, weight, started), context)
         except Exception as exc:
             self._after_failure(self._open_slot(item, weight, started), exc)
+            return None
+        except asyncio.CancelledError as exc:
+            if not _raised_by_user_code():
+                raise
+            self._after_failure(self._open_slot(item, weight, started), _unexpected_cancel(self.task, exc))
             return None
         if self.ordered and self.slots:  # an earlier call still runs: wait behind it
             self._succeed(self._open_slot(item, weight, started), result)
@@ -338,20 +379,27 @@ class Stage:
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
         elif not asyncio.iscoroutine(result):
-            result = _awaited(result)  # a Future or other awaitable from a user function
+            result = awaited(result)  # a Future or other awaitable from a user function
         run = self.run
-        # The task finishes the call itself: no done-callback, so no extra loop hop.
-        run.tasks.add(run.loop.create_task(self._call_in_task(result, slot), context=context))
+        # The user's coroutine is the task's own (never a wrapper's argument), so a task
+        # cancelled before its first step leaves no "never awaited" coroutine behind.
+        task = run.loop.create_task(result, context=context)
+        run.tasks.add(task)
+        task.add_done_callback(functools.partial(self._on_call_done, slot))
 
-    async def _call_in_task(self, call: Awaitable[Any], slot: _Slot) -> None:
-        try:
-            result = await call
-        except Exception as exc:
+    def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
+        self.run.tasks.discard(task)
+        if task.cancelled():
+            if not self.run.stopping:  # user code raised CancelledError: a failure
+                self._after_failure(slot, _unexpected_cancel(self.task, asyncio.CancelledError()))
+            return
+        exc = task.exception()
+        if exc is None:
+            self._succeed(slot, task.result())
+        elif isinstance(exc, Exception):
             self._after_failure(slot, exc)
-        else:
-            self._succeed(slot, result)
-        finally:
-            self.run.tasks.discard(asyncio.current_task())
+        else:  # KeyboardInterrupt and friends are not task failures
+            self.run.fail(exc)
 
     def _try_eager(self) -> bool:
         """Run this coroutine's first step inline? Stages whose calls keep suspending
@@ -377,6 +425,11 @@ class Stage:
             result = await _resume(suspended)
         except Exception as exc:
             self._after_failure(suspended.slot, exc)
+            return
+        except asyncio.CancelledError as exc:
+            if not _raised_by_user_code():
+                raise
+            self._after_failure(suspended.slot, _unexpected_cancel(self.task, exc))
             return
         self._succeed(suspended.slot, result)
 
@@ -412,6 +465,8 @@ class Stage:
     # -- failures --------------------------------------------------------------------------
 
     def _after_failure(self, slot: _Slot, exc: Exception) -> None:
+        if self.run.stopping:
+            return  # the run already failed or was closed: this is a consequence, not news
         policy = self.task.policy
         if policy.retry.attempts > 1 or policy.handler is not None:
             self.run.spawn(self._recover(slot, exc))
@@ -468,15 +523,20 @@ class Stage:
         return self.interpret(value)
 
     async def _call_once(self, item: Any) -> list[Any]:
-        """One more attempt: the checked outputs, or the attempt's exception."""
-        result = self.context.copy().run(self.call, item)
+        """One more attempt, in a fresh context like the first: its checked outputs."""
+        context = self.context.copy()
+        result = context.run(self.call, item)
         shape = self.shape
-        if shape is CallShape.AWAITABLE:
-            result = await result
-        elif shape is CallShape.ASYNC_ITERATOR:
-            result = await _drain(result)
-        elif shape is CallShape.ITERATOR:
-            result = list(result)
+        if shape is CallShape.ITERATOR:
+            result = context.run(list, result)
+        elif shape is not CallShape.VALUE:
+            awaitable = _drain(result) if shape is CallShape.ASYNC_ITERATOR else result
+            try:
+                result = await self.run.spawn(awaitable, context)
+            except asyncio.CancelledError as exc:
+                if not _raised_by_user_code():
+                    raise
+                raise _unexpected_cancel(self.task, exc) from exc
         outputs = self.interpret(result)
         if self.check is not None:
             self.check(outputs)
@@ -485,15 +545,13 @@ class Stage:
     def _give_up(self, slot: _Slot, exc: Exception, attempt: int) -> None:
         task = self.task
         if task.policy.skips:
-            log.warning(
-                "task %r: skipping %s after %d attempt(s) (on_error=%r): %r",
-                task.name, describe_input(task, slot.item), attempt, task.policy.on_error, exc,
-                extra={"task_name": task.name},
-            )
-            self.stats.skipped += slot.weight
+            self._skip(slot.item, slot.weight, exc, attempt)
             self._finish(slot, [])
             return
+        if self.run.stopping:
+            return
         self.stats.failed += 1
+        self.stats.finished_calls += 1  # it ended, in failure
         log.error(
             "task %r failed on %s after %d attempt(s): %r; stopping the run",
             task.name, describe_input(task, slot.item), attempt, exc,
@@ -501,6 +559,15 @@ class Stage:
         )
         exc.add_note(failure_note(task, slot.item, attempt))
         self.run.fail(exc)
+
+    def _skip(self, item: Any, weight: int, exc: Exception, attempt: int) -> None:
+        task = self.task
+        log.warning(
+            "task %r: skipping %s after %d attempt(s) (on_error=%r): %r",
+            task.name, describe_input(task, item), attempt, task.policy.on_error, exc,
+            extra={"task_name": task.name},
+        )
+        self.stats.skipped += weight
 
     def __repr__(self) -> str:
         return f"<Stage {self.task.name!r} running={self.running} held={self.pending_weight + len(self.ready)}>"
@@ -510,8 +577,21 @@ def _not_prepared(item: Any) -> Any:
     raise RuntimeError("conveyor internal error: a stage was called before its side inputs were resolved")
 
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+def _raised_by_user_code() -> bool:
+    """Is the CancelledError being handled one that user code raised (say, by awaiting
+    a cancelled future), rather than a cancellation of the current task?"""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() == 0
+
+
+def _unexpected_cancel(task: Task[Any, Any], exc: asyncio.CancelledError) -> RuntimeError:
+    # Delivered as is, a CancelledError would look like the consumer being cancelled.
+    error = RuntimeError(
+        f"task {task.name!r} raised CancelledError without being cancelled "
+        f"(it awaited something that was cancelled)"
+    )
+    error.__cause__ = exc
+    return error
 
 
 async def _drain(results: Any) -> list[Any]:

@@ -1,0 +1,273 @@
+"""Regression tests for hard cases: failures mid-flight, odd cancellations, tight bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+from conveyor import batch_task, single_task
+from tests.helpers import settle
+
+
+async def test_no_call_starts_after_the_run_failed() -> None:
+    calls: list[int] = []
+
+    @single_task
+    def breaks_from_three(x: int) -> int:
+        calls.append(x)
+        if x >= 3:
+            raise ValueError(x)
+        return x
+
+    stream = breaks_from_three(range(1000))
+    with pytest.raises(ValueError) as info:
+        await stream.collect()
+    assert calls == [0, 1, 2, 3]
+    assert len(info.value.__notes__) == 1
+    assert stream.stats.stages[0].failed == 1
+
+
+@pytest.mark.parametrize(("window", "limit"), [(1, None), (2, None), (3, 1)])
+async def test_source_generator_with_tight_bounds(window: int, limit: int | None) -> None:
+    @single_task(concurrency_limit=limit)
+    def numbers() -> Iterator[int]:
+        yield from range(5)
+
+    assert await asyncio.wait_for(numbers(max_in_flight=window).collect(), 10) == [0, 1, 2, 3, 4]
+
+
+async def test_aclose_from_another_task_ends_the_consumer_loop() -> None:
+    @single_task
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0 if x == 0 else 30)
+        return x
+
+    stream = slow(range(3))
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for x in stream:
+            seen.append(x)
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0.05)
+    await stream.aclose()
+    await asyncio.wait_for(consumer, 10)
+    assert seen == [0]
+
+
+async def test_a_timed_out_anext_ends_the_stream_instead_of_hanging() -> None:
+    @single_task
+    async def slow(x: int) -> int:
+        await asyncio.sleep(30)
+        return x
+
+    stream = slow([1, 2])
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(stream), 0.05)
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(stream), 10)
+    assert not await settle()
+
+
+@pytest.mark.parametrize("suspend_first", [False, True])
+async def test_cancelled_error_raised_by_user_code_is_a_failure(suspend_first: bool) -> None:
+    dead = asyncio.get_running_loop().create_future()
+    dead.cancel()
+
+    @single_task
+    async def awaits_dead(x: int) -> int:
+        if suspend_first:
+            await asyncio.sleep(0.001)
+        if x == 2:
+            await dead
+        return x
+
+    with pytest.raises(RuntimeError, match="raised CancelledError without being cancelled"):
+        await asyncio.wait_for(awaits_dead(range(5)).collect(), 10)
+
+    @single_task(on_error="skip_item")
+    async def tolerant(x: int) -> int:
+        if x == 2:
+            await dead
+        return x
+
+    assert await asyncio.wait_for(tolerant(range(4)).collect(), 10) == [0, 1, 3]
+
+
+async def test_cancelling_one_run_does_not_hang_another_sharing_a_coroutine_side_input() -> None:
+    gate = asyncio.Event()
+
+    async def slow_config() -> int:
+        await gate.wait()
+        return 1
+
+    @single_task
+    def add(x: int, n: int) -> int:
+        return x + n
+
+    task = add.with_inputs(n=slow_config())
+    first = asyncio.create_task(task([1]).collect())
+    second = asyncio.create_task(task([2]).collect())
+    await asyncio.sleep(0.05)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    with pytest.raises(RuntimeError, match="cancelled during an earlier run"):
+        await asyncio.wait_for(second, 10)
+
+
+async def test_async_wrapper_around_a_sync_function_is_awaited() -> None:
+    def to_thread(fn: Callable[[int], int]) -> Callable[[int], Coroutine[Any, Any, int]]:
+        @functools.wraps(fn)
+        async def wrapper(x: int) -> int:
+            return await asyncio.to_thread(fn, x)
+
+        return wrapper
+
+    @single_task
+    @to_thread
+    def square(x: int) -> int:
+        return x * x
+
+    assert await square([1, 2]).collect() == [1, 4]
+
+
+async def test_closing_early_leaves_no_unawaited_coroutine() -> None:
+    @single_task
+    async def fetch(x: int) -> int:
+        await asyncio.sleep(0.01)
+        return x
+
+    async with fetch(range(100)) as stream:
+        async for _ in stream:
+            break
+    assert not await settle()
+
+
+async def test_a_failed_upstream_pull_of_a_timed_batch_is_reported_once() -> None:
+    logging.getLogger("conveyor").setLevel(logging.CRITICAL)
+
+    async def data() -> AsyncIterator[int]:
+        yield 0
+        yield 1
+        await asyncio.sleep(0.02)
+        yield 2
+        await asyncio.sleep(0.03)
+        raise ZeroDivisionError("input broke")
+
+    @batch_task(max_size=10, max_wait=0.01, concurrency_limit=1)
+    async def store(xs: list[int]) -> int:
+        await asyncio.sleep(0.08)
+        raise KeyError("store failed")
+
+    try:
+        with pytest.raises((KeyError, ZeroDivisionError)):
+            await asyncio.wait_for(store(data()).collect(), 10)
+    finally:
+        logging.getLogger("conveyor").setLevel(logging.NOTSET)
+
+
+async def test_max_wait_takes_waiting_items_at_once() -> None:
+    @batch_task(max_size=100, max_wait=1e-9)
+    def sizes(xs: list[int]) -> int:
+        return len(xs)
+
+    assert await sizes(range(1000)).collect() == [100] * 10
+
+
+async def test_a_badly_typed_source_value_is_skipped_alone() -> None:
+    @single_task(on_error="skip_item")
+    def numbers() -> Iterator[int]:
+        yield 1
+        yield "two"  # type: ignore[misc]
+        yield 3
+
+    stream = numbers(check_items="all")
+    assert await stream.collect() == [1, 3]
+    assert stream.stats.stages[0].skipped == 1
+
+
+async def test_a_failing_shared_side_input_gets_its_note_once() -> None:
+    async def broken() -> int:
+        raise ConnectionError("down")
+
+    @single_task
+    def add(x: int, n: int) -> int:
+        return x + n
+
+    task = add.with_inputs(n=broken())
+    for _ in range(3):
+        with pytest.raises(ConnectionError) as info:
+            await task([1]).collect()
+    assert len(info.value.__notes__) == 1
+
+
+async def test_every_retry_runs_in_a_fresh_context() -> None:
+    var: contextvars.ContextVar[str | None] = contextvars.ContextVar("var", default=None)
+    seen: list[str | None] = []
+
+    @single_task(retry_attempts=3, retry_delay=0)
+    async def flaky(x: int) -> int:
+        seen.append(var.get())
+        var.set("left behind by an earlier attempt")
+        await asyncio.sleep(0)
+        if len(seen) < 3:
+            raise OSError("flaky")
+        return x
+
+    assert await flaky([1]).collect() == [1]
+    assert seen == [None, None, None]
+
+
+async def test_a_batch_stage_lets_other_tasks_run() -> None:
+    ticks = 0
+    stop = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    @batch_task(max_size=2)
+    def pairs(xs: list[int]) -> int:
+        return sum(xs)
+
+    other = asyncio.create_task(ticker())
+    await pairs(range(20_000), max_in_flight=None).collect()
+    stop = True
+    await other
+    assert ticks > 10
+
+
+async def test_source_stats() -> None:
+    @single_task
+    async def one() -> int:
+        return 1
+
+    stream = one()
+    await stream.collect()
+    stage = stream.stats.stages[0]
+    assert (stage.items_in, stage.items_out, stage.calls, stage.finished_calls) == (0, 1, 1, 1)
+
+
+async def test_two_concurrent_readers_is_a_clear_error() -> None:
+    @single_task
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0.05)
+        return x
+
+    stream = slow([1, 2])
+    first = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0.01)
+    with pytest.raises(RuntimeError, match="one reader at a time"):
+        await anext(stream)
+    assert await first == 1
+    await stream.aclose()
