@@ -24,10 +24,10 @@ import contextvars
 import functools
 import types
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from time import perf_counter
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from conveyor.runtime.scheduler import Run
 
 __all__ = ["Stage"]
+
+T = TypeVar("T")
 
 #: The pump gives the event loop a turn after starting this many calls in a row.
 YIELD_EVERY = 128
@@ -148,32 +150,31 @@ class Stage:
 
     async def pump(self) -> None:
         """The stage's first task: resolve side inputs, then pump."""
-        try:
-            self.call = await prepare_call(self.task)
-            if self.task.is_source and self.shape.fans_out:
-                await self._pump_source(self.call)
-                self._end_of_input()
-                return
-        except Exception as exc:
-            self.run.fail(exc)
+        ok, self.call = await self._guarded(prepare_call(self.task))
+        if not ok:
             return
-        except asyncio.CancelledError as exc:
-            if not _raised_by_user_code():
-                raise
-            self.run.fail(_unexpected_cancel(self.task, exc))
+        if self.task.is_source and self.shape.fans_out:
+            ok, _ = await self._guarded(self._pump_source(self.call))
+            if ok:
+                self._end_of_input()
             return
         await self._pump()
 
-    async def _pump(self) -> None:
+    async def _guarded(self, work: Awaitable[T]) -> tuple[bool, Any]:
+        """(True, result), or (False, None) after failing the run with what ``work`` raised."""
         try:
-            suspended = await (self._pump_batches() if self.batch is not None else self._pump_items())
+            return True, await work
         except Exception as exc:
             self.run.fail(exc)
-            return
         except asyncio.CancelledError as exc:
             if not _raised_by_user_code():
                 raise
             self.run.fail(_unexpected_cancel(self.task, exc))
+        return False, None
+
+    async def _pump(self) -> None:
+        ok, suspended = await self._guarded(self._pump_batches() if self.batch is not None else self._pump_items())
+        if not ok:
             return
         if suspended is None:
             self._end_of_input()
