@@ -271,3 +271,41 @@ async def test_two_concurrent_readers_is_a_clear_error() -> None:
         await anext(stream)
     assert await first == 1
     await stream.aclose()
+
+
+async def test_items_carried_downstream_wait_for_that_stage_side_inputs() -> None:
+    gate = asyncio.Event()
+
+    async def slow_offset() -> int:
+        await gate.wait()
+        return 100
+
+    @single_task
+    async def first(x: int) -> int:
+        await asyncio.sleep(0.001)
+        if x == 5:
+            gate.set()
+        return x
+
+    @single_task
+    async def second(x: int, offset: int) -> int:
+        await asyncio.sleep(0)
+        return x + offset
+
+    pipeline = first | second.with_inputs(offset=slow_offset())
+    assert await asyncio.wait_for(pipeline(range(10)).collect(), 10) == [x + 100 for x in range(10)]
+
+
+async def test_ordered_output_with_carried_calls_and_tight_limits() -> None:
+    @single_task
+    async def jitter(x: int) -> int:
+        await asyncio.sleep(0.001 * (x % 4))
+        return x
+
+    @single_task(concurrency_limit=2)
+    async def limited(x: int) -> int:
+        await asyncio.sleep(0.001 * (3 - x % 4))
+        return x
+
+    for window in (1, 2, 3, None):
+        assert await (jitter | limited | jitter)(range(60), max_in_flight=window).collect() == list(range(60))

@@ -103,6 +103,11 @@ class Stage:
         self._suspended_in_a_row = 0
         self._calls_since_probe = 0
         self.counts_input = not task.is_source  # a source's one call takes no stream item
+        self.downstream: Stage | None = None  # the next stage, for carrying items on
+        # Items are adopted only one at a time into single stages; batching is the pump's job.
+        self.adoptable = self.batch is None and not task.is_source
+        self.holding = False  # the pump holds an item it could not start yet
+        self.prepared = False  # side inputs not resolved yet
 
     # -- outlet side -------------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class Stage:
         ok, self.call = await self._guarded(prepare_call(self.task))
         if not ok:
             return
+        self.prepared = True  # side inputs resolved: carrying tasks may start calls here now
         if self.task.is_source and self.shape.fans_out:
             ok, _ = await self._guarded(self._pump_source(self.call))
             if ok:
@@ -202,6 +208,17 @@ class Stage:
             item = upstream_get_nowait()
             if item is EMPTY:
                 item = await upstream_get()
+                if item is END or self.run.stopping:
+                    return None
+                # While we waited, a carrying task may have taken the room (see _carry_on).
+                # Hold this item until there is room again; meanwhile no task may adopt
+                # a later item, or it would start ahead of this one.
+                if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
+                    self.holding = True
+                    try:
+                        await self._wait_for_room(1)
+                    finally:
+                        self.holding = False
             if item is END or self.run.stopping:
                 return None
             suspended = start(item, 1)
@@ -310,7 +327,7 @@ class Stage:
 
     # -- calls -----------------------------------------------------------------------------
 
-    def _start(self, item: Any, weight: int) -> _Suspended | None:
+    def _start(self, item: Any, weight: int, *, adopted: bool = False) -> _Suspended | None:
         """Start one call. Returns the call if it suspended; the pump hands itself on.
 
         The hot path: a call that completes without waiting (a sync function, a
@@ -329,7 +346,7 @@ class Stage:
             if shape is CallShape.ITERATOR:
                 result = context.run(list, result)
             elif shape is not CallShape.VALUE:
-                if type(result) is not CoroutineType or not self._try_eager():
+                if type(result) is not CoroutineType or not (adopted or self._try_eager()):
                     self._spawn_call(self._open_slot(item, weight, started), result, context)
                     return None
                 try:
@@ -339,7 +356,10 @@ class Stage:
                     self._suspended_in_a_row = 0
                     result = stop.value
                 else:
-                    return self._suspended(result, yielded, self._open_slot(item, weight, started), context)
+                    slot = self._open_slot(item, weight, started)
+                    if adopted:  # the adopting task continues it: no pump hand-over to account for
+                        return _Suspended(result, yielded, slot, context)
+                    return self._suspended(result, yielded, slot, context)
         except Exception as exc:
             self._after_failure(self._open_slot(item, weight, started), exc)
             return None
@@ -377,16 +397,49 @@ class Stage:
         return slot
 
     def _spawn_call(self, slot: _Slot, result: Any, context: contextvars.Context) -> None:
+        run = self.run
+        if type(result) is CoroutineType and self.downstream is not None:
+            # The task runs the call, then carries its output into the next stage.
+            carrier = run.loop.create_task(self._carry(result, slot), context=context)
+            run.tasks.add(carrier)
+            run.unstarted[carrier] = result  # closed if the run stops before the carrier starts
+            return
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
         elif not asyncio.iscoroutine(result):
             result = awaited(result)  # a Future or other awaitable from a user function
-        run = self.run
         # The user's coroutine is the task's own (never a wrapper's argument), so a task
         # cancelled before its first step leaves no "never awaited" coroutine behind.
         task = run.loop.create_task(result, context=context)
         run.tasks.add(task)
         task.add_done_callback(functools.partial(self._on_call_done, slot))
+
+    async def _carry(self, call: Coroutine[Any, Any, Any], slot: _Slot) -> None:
+        run = self.run
+        me = asyncio.current_task()
+        run.unstarted.pop(me, None)  # type: ignore[arg-type]
+        try:
+            await self._complete(call, slot)  # the call runs in this task's own context
+        finally:
+            run.tasks.discard(me)
+
+    async def _carry_on(self) -> None:
+        """Fusion: the task that just finished a call takes the next waiting item of
+        the following stage and runs that call itself, instead of leaving it to the
+        next stage's pump and a new task. One task can so carry an item through a
+        chain of stages, as ``asyncio.gather`` of a chain would."""
+        stage = self.downstream
+        while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
+            if stage.running >= stage.limit or stage.pending_weight + len(stage.ready) >= stage.window:
+                return
+            item = stage.upstream.get_nowait()
+            if item is EMPTY or item is END:
+                return
+            suspended = stage._start(item, 1, adopted=True)
+            if suspended is not None:
+                await stage._continue(suspended)  # carries on from there
+                return
+            stage = stage.downstream  # done inline: carry its output further
 
     def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
         self.run.tasks.discard(task)
@@ -422,17 +475,23 @@ class Stage:
         return _Suspended(coroutine, yielded, slot, context)
 
     async def _continue(self, suspended: _Suspended) -> None:
+        await self._complete(_resume(suspended), suspended.slot)
+
+    async def _complete(self, call: Awaitable[Any], slot: _Slot) -> None:
+        """Await a started call in the current task, settle it, then carry on downstream."""
         try:
-            result = await _resume(suspended)
+            result = await call
         except Exception as exc:
-            self._after_failure(suspended.slot, exc)
+            self._after_failure(slot, exc)
             return
         except asyncio.CancelledError as exc:
             if not _raised_by_user_code():
                 raise
-            self._after_failure(suspended.slot, _unexpected_cancel(self.task, exc))
+            self._after_failure(slot, _unexpected_cancel(self.task, exc))
             return
-        self._succeed(suspended.slot, result)
+        self._succeed(slot, result)
+        if self.downstream is not None:
+            await self._carry_on()
 
     def _succeed(self, slot: _Slot, result: Any) -> None:
         outputs = self.interpret(result)
