@@ -26,7 +26,15 @@ from conveyor.errors import PipelineTypeError, PipelineTypeWarning
 from conveyor.policy import short_repr
 from conveyor.stage_types import NOTHING
 from conveyor.task import Task
-from conveyor.typerules import TypeVarConflict, Verdict, check_fit, solve_typevars, substitute, type_repr
+from conveyor.typerules import (
+    TypeVarConflict,
+    Verdict,
+    check_fit,
+    has_typevars,
+    solve_typevars,
+    substitute,
+    type_repr,
+)
 
 __all__ = ["TypecheckMode", "ENV_VAR", "default_mode", "typecheck_mode", "Junction", "flow_through"]
 
@@ -96,7 +104,7 @@ def flow_through(
 
 
 def _unchecked(stage: Task[Any, Any]) -> Any:
-    return substitute(stage.types.output, {}) if _has_typevars(stage.types.output) else stage.types.output
+    return substitute(stage.types.output, {}) if has_typevars(stage.types.output) else stage.types.output
 
 
 def _junction(producer: Task[Any, Any] | None, produced: Any, consumer: Task[Any, Any]) -> tuple[PipelineTypeError | None, Any]:
@@ -110,19 +118,13 @@ def _junction(producer: Task[Any, Any] | None, produced: Any, consumer: Task[Any
     check = check_fit(produced, types.input)
     if check.verdict is Verdict.MISMATCH:
         return _mismatch(producer, consumer, produced, types.input, check.reason, _hint(producer, produced, types.input)), types.output
-    if not _has_typevars(types.input) and not _has_typevars(types.output):
+    if not has_typevars(types.input) and not has_typevars(types.output):
         return None, types.output
     try:
         solve_typevars(types.input, produced, bindings)
     except TypeVarConflict as conflict:
         return _mismatch(producer, consumer, produced, types.input, str(conflict), None), substitute(types.output, {})
     return None, substitute(types.output, bindings)
-
-
-def _has_typevars(tp: Any) -> bool:
-    if isinstance(tp, TypeVar):
-        return True
-    return any(_has_typevars(arg) for arg in getattr(tp, "__args__", ()) or () if not isinstance(arg, (str, int)))
 
 
 def _hint(producer: Task[Any, Any] | None, produced: Any, expected: Any) -> str | None:

@@ -33,6 +33,7 @@ __all__ = [
     "Verdict",
     "check_fit",
     "fits",
+    "has_typevars",
     "solve_typevars",
     "substitute",
     "type_repr",
@@ -946,8 +947,15 @@ def solve_typevars(pattern: object, concrete: object, bindings: dict[TypeVar, ob
         _log.debug("cannot solve %r against %r: %r", pattern, concrete, exc)
 
 
-def _has_typevars(tp: object) -> bool:
-    return isinstance(tp, TypeVar) or bool(getattr(tp, "__parameters__", ()))
+def has_typevars(tp: object) -> bool:
+    """Does ``tp`` mention a TypeVar (so a generic task's type still needs binding)?"""
+    try:
+        return isinstance(tp, TypeVar) or bool(getattr(tp, "__parameters__", ()))
+    except Exception:  # an odd typing object: treat as concrete
+        return False
+
+
+_has_typevars = has_typevars
 
 
 def _solve(pattern: object, concrete: object, bindings: _Bindings, depth: int) -> None:

@@ -9,7 +9,7 @@ edge counts as a failure of the stage that produced it, so its on_error policy a
 from __future__ import annotations
 
 import os
-from typing import Any, Final, Literal, TypeVar, get_args
+from typing import Any, Final, Literal, get_args
 
 from typeguard import TypeCheckError, check_type
 
@@ -17,7 +17,7 @@ from conveyor.errors import ItemTypeError
 from conveyor.policy import short_repr
 from conveyor.stage_types import NOTHING
 from conveyor.task import Task
-from conveyor.typerules import type_repr
+from conveyor.typerules import has_typevars, type_repr
 
 __all__ = ["CheckItems", "ENV_VAR", "ItemChecker", "checker_for", "resolve_mode"]
 
@@ -63,12 +63,6 @@ class ItemChecker:
 
 
 def checker_for(task: Task[Any, Any], edge_type: Any, mode: CheckItems) -> ItemChecker | None:
-    if mode == "off" or edge_type is Any or edge_type is NOTHING or _has_typevar(edge_type):
+    if mode == "off" or edge_type is Any or edge_type is NOTHING or has_typevars(edge_type):
         return None
     return ItemChecker(task, edge_type, sample=mode == "sample")
-
-
-def _has_typevar(tp: Any) -> bool:
-    if isinstance(tp, TypeVar):
-        return True
-    return any(_has_typevar(arg) for arg in getattr(tp, "__args__", ()) or ())
