@@ -227,6 +227,7 @@ class Pipeline(Generic[In, Out]):
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
+        progress: bool = False,
     ) -> Stream[Out]:
         """Stream the results for ``data`` in input order.
 
@@ -234,8 +235,10 @@ class Pipeline(Generic[In, Out]):
         finished and waiting for their turn); ``None`` removes the bound.
         ``check_items`` ("off", "sample", "all"; default $CONVEYOR_CHECK_ITEMS or off)
         checks items against the types on the pipeline's edges with typeguard.
+        ``progress=True`` shows live per-stage counts on stderr while the run works
+        (only when stderr is a terminal; see :mod:`conveyor.progress`).
         """
-        return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items)
+        return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 
     def as_completed(
         self,
@@ -243,17 +246,20 @@ class Pipeline(Generic[In, Out]):
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
+        progress: bool = False,
     ) -> Stream[Out]:
         """Stream the results for ``data`` as soon as each is ready (completion order)."""
-        return self._stream(data, ordered=False, max_in_flight=max_in_flight, check_items=check_items)
+        return self._stream(data, ordered=False, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 
     def _stream(
-        self, data: Any, *, ordered: bool, max_in_flight: int | None, check_items: CheckItems | None
+        self, data: Any, *, ordered: bool, max_in_flight: int | None, check_items: CheckItems | None, progress: bool
     ) -> Stream[Out]:
         self._check_runnable(data)
         if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
             raise ValueError(f"max_in_flight must be a positive int or None (unbounded), got {max_in_flight!r}")
-        options = RunOptions(ordered=ordered, max_in_flight=max_in_flight, check_items=resolve_mode(check_items))
+        options = RunOptions(
+            ordered=ordered, max_in_flight=max_in_flight, check_items=resolve_mode(check_items), progress=bool(progress)
+        )
         return Stream(self, data, options)
 
     def _check_runnable(self, data: Any) -> None:

@@ -62,21 +62,29 @@ class Progress(Generic[T]):
         self._drawn = 0  # lines of the previous frame, to move back over
 
     async def __aenter__(self) -> Stream[T]:
-        if self.enabled:
-            self._started = time.monotonic()
-            self._task = asyncio.get_running_loop().create_task(self._redraw_forever(), name="conveyor progress")
+        self.start()
         return self.stream
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.stop(_outcome(exc_type))
+
+    def start(self) -> None:
+        """Start redrawing (inside the running event loop)."""
+        if self.enabled and self._task is None:
+            self._started = time.monotonic()
+            self._task = asyncio.get_running_loop().create_task(self._redraw_forever(), name="conveyor progress")
+
+    async def stop(self, state: str = "done") -> None:
+        """Stop redrawing and draw the last frame, saying how the run ended."""
         task, self._task = self._task, None
         if task is None:
             return
         task.cancel()
         await asyncio.wait([task])  # never raises the task's CancelledError into the caller
         if self.enabled:
-            self.draw(_outcome(exc_type))
+            self.draw(state)
 
     async def _redraw_forever(self) -> None:
         while self.enabled:

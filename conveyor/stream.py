@@ -18,6 +18,7 @@ from conveyor.runtime.stats import RunStats, StageStats
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
+    from conveyor.progress import Progress
 
 __all__ = ["Stream"]
 
@@ -27,13 +28,14 @@ T = TypeVar("T", covariant=True)
 class Stream(AsyncIterator[T], Generic[T]):
     """Results of running a pipeline on some data, in input order or as completed."""
 
-    __slots__ = ("pipeline", "data", "options", "_run", "__weakref__")
+    __slots__ = ("pipeline", "data", "options", "_run", "_progress", "__weakref__")
 
     def __init__(self, pipeline: Pipeline[Any, T], data: Any, options: RunOptions) -> None:
         self.pipeline = pipeline
         self.data = data
         self.options = options
         self._run: Run | None = None
+        self._progress: Progress[T] | None = None
 
     @property
     def started(self) -> bool:
@@ -50,6 +52,11 @@ class Stream(AsyncIterator[T], Generic[T]):
         if self._run is None:
             self._run = Run(self.pipeline, self.data, self.options)
             self._run.start()
+            if self.options.progress:
+                from conveyor.progress import Progress  # a view: loaded only when asked for
+
+                self._progress = Progress(self)
+                self._progress.start()
         return self._run
 
     def __aiter__(self) -> Stream[T]:
@@ -62,7 +69,18 @@ class Stream(AsyncIterator[T], Generic[T]):
         except asyncio.CancelledError:
             run.cancel()  # the consumer was cancelled: so is all of the run's work
             raise
+        except StopAsyncIteration:
+            await self._stop_progress("done")
+            raise
+        except Exception as exc:
+            await self._stop_progress(f"stopped by {type(exc).__name__}")
+            raise
         return item
+
+    async def _stop_progress(self, state: str) -> None:
+        progress, self._progress = self._progress, None
+        if progress is not None:
+            await progress.stop(state)
 
     async def collect(self) -> list[T]:
         """All remaining results as a list (the run's order: input order or completion)."""
@@ -78,6 +96,7 @@ class Stream(AsyncIterator[T], Generic[T]):
         """Stop the run: cancel in-flight work and wait until all of it has ended."""
         if self._run is not None:
             await self._run.aclose()
+        await self._stop_progress("closed")
 
     async def __aenter__(self) -> Stream[T]:
         return self

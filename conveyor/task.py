@@ -107,6 +107,7 @@ if TYPE_CHECKING:
     class _RunOptions(TypedDict, total=False):
         max_in_flight: int | None
         check_items: CheckItems | None
+        progress: bool
 
     @final
     class UnboundSideInputs:

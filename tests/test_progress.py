@@ -128,3 +128,35 @@ def test_frame_and_interval() -> None:
     assert [format_seconds(s) for s in (2.5, 0.0125, 0.00004)] == ["2.50 s", "12.5 ms", "40 µs"]
     with pytest.raises(ValueError, match="interval must be a positive number"):
         show(total([1]), interval=0)
+
+
+async def test_progress_as_a_run_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from conveyor import single_task
+    from conveyor import progress as progress_module
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress_module, "_is_terminal", lambda file: True)
+    monkeypatch.setattr(progress_module.sys, "stderr", screen)
+
+    @single_task
+    async def tick(x: int) -> int:
+        await asyncio.sleep(0.001)
+        return x
+
+    assert await tick(range(20), progress=True).collect() == list(range(20))
+    assert "tick" in screen.getvalue() and "done" in screen.getvalue()
+    me = asyncio.current_task()
+    assert not [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+
+
+async def test_progress_option_is_quiet_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from conveyor import single_task
+
+    @single_task
+    def ident(x: int) -> int:
+        return x
+
+    assert await ident([1, 2], progress=True).collect() == [1, 2]
+    assert capsys.readouterr().err == ""

@@ -18,3 +18,4 @@ class RunOptions:
     ordered: bool = True  # input order; False: completion order
     max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT  # per-stage bound on held items; None: unbounded
     check_items: Literal["off", "sample", "all"] = "off"  # run-time typeguard checks
+    progress: bool = False  # live per-stage counts on stderr (when it is a terminal)
