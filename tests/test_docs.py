@@ -1,4 +1,4 @@
-"""Every Python code block in docs/ runs, so no documented example can be wrong.
+"""Every Python code block in docs/ and README.md runs, so no documented example can be wrong.
 
 Blocks of one page run in order in one namespace (like cells of a notebook), with
 top-level ``await`` allowed. A block whose fence is ```python title="..." or plain
@@ -24,6 +24,7 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
     return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in FENCE.finditer(text)]
 
 
+README = DOCS.parent / "README.md"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if python_blocks(p))
 
 
@@ -42,6 +43,15 @@ async def run_page(page: Path) -> dict[str, Any]:
 async def test_docs_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     await run_page(page)
+
+
+def test_readme_examples_run() -> None:
+    """The README's blocks are scripts (they call asyncio.run), so they run outside a loop."""
+    blocks = python_blocks(README)
+    assert blocks
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    for line, source in blocks:
+        exec(compile("\n" * (line - 1) + source, str(README), "exec"), namespace)  # noqa: S102
 
 
 def test_docs_have_examples() -> None:
