@@ -309,3 +309,33 @@ async def test_ordered_output_with_carried_calls_and_tight_limits() -> None:
 
     for window in (1, 2, 3, None):
         assert await (jitter | limited | jitter)(range(60), max_in_flight=window).collect() == list(range(60))
+
+
+async def test_concurrency_limit_holds_when_the_pump_yields_to_the_loop() -> None:
+    """A carrying task must not take the room between the pump's check and its start."""
+    gate = asyncio.Event()
+    running = peak = 0
+
+    @single_task
+    async def first(x: int) -> int:
+        if x == 0:
+            await gate.wait()
+        return x
+
+    @single_task(concurrency_limit=1)
+    async def limited(x: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            if x == 127:
+                gate.set()  # the next turn of limited's pump is its periodic yield
+            if x >= 128 or x == 0:
+                await asyncio.sleep(0.001)
+            return x
+        finally:
+            running -= 1
+
+    out = await asyncio.wait_for((first | limited).as_completed(range(300)).collect(), 20)
+    assert sorted(out) == list(range(300))
+    assert peak == 1

@@ -200,11 +200,13 @@ class Stage:
         start = self._start
         turn = 0
         while True:
-            if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
-                await self._wait_for_room(1)
             turn += 1
             if turn % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let finished calls and timers run: first results come sooner
+            # Checked right before taking an item, with no await in between: a carrying
+            # task may use the room whenever this pump awaits.
+            if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
+                await self._wait_for_room(1)
             item = upstream_get_nowait()
             if item is EMPTY:
                 item = await upstream_get()
