@@ -339,3 +339,45 @@ async def test_concurrency_limit_holds_when_the_pump_yields_to_the_loop() -> Non
     out = await asyncio.wait_for((first | limited).as_completed(range(300)).collect(), 20)
     assert sorted(out) == list(range(300))
     assert peak == 1
+
+
+def test_a_consumer_error_under_asyncio_run_leaves_no_unawaited_coroutine() -> None:
+    """asyncio.run cancels the leftover tasks itself; none may drop a user coroutine unawaited."""
+
+    @single_task
+    async def wobble(x: int) -> int:
+        await asyncio.sleep(0.0005 * (x % 3))
+        return x
+
+    @single_task
+    async def ident(x: int) -> int:
+        return x
+
+    async def main(threshold: int) -> None:
+        async for x in (wobble | ident).as_completed(range(1000), max_in_flight=20):
+            if x >= threshold:
+                raise KeyError("consumer bug")
+
+    for threshold in range(50, 200, 13):  # pytest turns an unraisable warning into an error
+        with pytest.raises(KeyError):
+            asyncio.run(main(threshold))
+
+
+async def test_a_base_exception_from_a_carried_call_stops_the_run() -> None:
+    class Abort(BaseException):
+        pass
+
+    @single_task
+    async def first(x: int) -> int:
+        await asyncio.sleep(0.001)
+        if x == 20:
+            raise Abort(x)
+        return x
+
+    @single_task
+    def second(x: int) -> int:
+        return x
+
+    with pytest.raises(Abort):
+        await asyncio.wait_for((first | second)(range(40)).collect(), 10)
+    assert not await settle()

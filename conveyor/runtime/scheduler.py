@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import checker_for
@@ -38,9 +38,6 @@ class Run:
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outlet: Outlet | None = None
         self._reading = False  # a consumer is inside next(): one reader at a time
-        # Carrier tasks not yet started, with the user coroutine each will run: closed
-        # if the run stops first, so no coroutine is left "never awaited".
-        self.unstarted: dict[asyncio.Task[Any], Coroutine[Any, Any, Any]] = {}
         self._last: Stage | None = None
 
     @property
@@ -136,9 +133,6 @@ class Run:
                 task.cancel()
             except RuntimeError:  # the loop is already closed: nothing left to run
                 pass
-        for coroutine in self.unstarted.values():
-            coroutine.close()
-        self.unstarted.clear()
         if self._last is not None:
             try:
                 self._last.wake_reader()  # a consumer waiting in another task sees the end

@@ -20,6 +20,7 @@ the pump section for what happens when a coroutine call suspends.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import contextvars
 import functools
 import types
@@ -176,6 +177,10 @@ class Stage:
             if not _raised_by_user_code():
                 raise
             self.run.fail(_unexpected_cancel(self.task, exc))
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, ...: stop the run with it
+            self.run.fail(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
         return False, None
 
     async def _pump(self) -> None:
@@ -402,9 +407,8 @@ class Stage:
         run = self.run
         if type(result) is CoroutineType and self.downstream is not None:
             # The task runs the call, then carries its output into the next stage.
-            carrier = run.loop.create_task(self._carry(result, slot), context=context)
+            carrier = run.loop.create_task(_Carrier(self._carry(result, slot), result), context=context)
             run.tasks.add(carrier)
-            run.unstarted[carrier] = result  # closed if the run stops before the carrier starts
             return
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
@@ -419,7 +423,6 @@ class Stage:
     async def _carry(self, call: Coroutine[Any, Any, Any], slot: _Slot) -> None:
         run = self.run
         me = asyncio.current_task()
-        run.unstarted.pop(me, None)  # type: ignore[arg-type]
         try:
             await self._complete(call, slot)  # the call runs in this task's own context
         finally:
@@ -490,6 +493,11 @@ class Stage:
             if not _raised_by_user_code():
                 raise
             self._after_failure(slot, _unexpected_cancel(self.task, exc))
+            return
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, ...: stop the run with it
+            self.run.fail(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise  # the event loop must see these too
             return
         self._succeed(slot, result)
         if self.downstream is not None:
@@ -658,6 +666,41 @@ def _unexpected_cancel(task: Task[Any, Any], exc: asyncio.CancelledError) -> Run
 
 async def _drain(results: Any) -> list[Any]:
     return [value async for value in results]
+
+
+class _Carrier(collections.abc.Coroutine[Any, Any, None]):
+    """The coroutine of a carrying task, wrapping ``Stage._carry(call, ...)``.
+
+    If the task is cancelled before its first step (the run stopped at once), the
+    user's coroutine is closed too, instead of being garbage collected "never awaited".
+    """
+
+    __slots__ = ("_body", "_call")
+
+    def __init__(self, body: Coroutine[Any, Any, None], call: Coroutine[Any, Any, Any]) -> None:
+        self._body = body
+        self._call: Coroutine[Any, Any, Any] | None = call
+
+    def send(self, value: Any) -> Any:
+        self._call = None  # started: the body owns the call from now on
+        return self._body.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if self._call is not None:  # cancelled before the first step
+            self._call.close()
+            self._call = None
+        if val is None and tb is None:
+            return self._body.throw(typ)  # the one-argument form (the others are deprecated)
+        return self._body.throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._call is not None:
+            self._call.close()
+            self._call = None
+        self._body.close()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._body.__await__()
 
 
 class _Suspended(NamedTuple):
