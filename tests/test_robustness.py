@@ -381,3 +381,33 @@ async def test_a_base_exception_from_a_carried_call_stops_the_run() -> None:
     with pytest.raises(Abort):
         await asyncio.wait_for((first | second)(range(40)).collect(), 10)
     assert not await settle()
+
+
+class _Abort(BaseException):
+    """A user's own BaseException: not a failure of one call, so it stops the run."""
+
+
+@pytest.mark.parametrize("where", ["adopted first step", "retry attempt"])
+async def test_a_base_exception_anywhere_stops_the_run(where: str) -> None:
+    attempts: dict[int, int] = {}
+
+    @single_task
+    async def first(x: int) -> int:
+        await asyncio.sleep(0.001)  # its task finishes the call, then carries on into second
+        return x
+
+    @single_task(retry_attempts=2, retry_delay=0.001)
+    async def second(x: int) -> int:
+        attempts[x] = attempts.get(x, 0) + 1
+        if x == 5:
+            if where == "adopted first step":
+                raise _Abort(x)  # before any await: raised inside the adopting task's start
+            if attempts[x] == 1:
+                raise ValueError("transient")
+            raise _Abort(x)  # in the retry attempt
+        await asyncio.sleep(0)
+        return x
+
+    with pytest.raises(_Abort):
+        await asyncio.wait_for((first | second)(range(10)).collect(), 10)
+    assert not await settle()

@@ -177,10 +177,8 @@ class Stage:
             if not _raised_by_user_code():
                 raise
             self.run.fail(_unexpected_cancel(self.task, exc))
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit, ...: stop the run with it
-            self.run.fail(exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+        except BaseException as exc:
+            self._stop_run_with(exc)
         return False, None
 
     async def _pump(self) -> None:
@@ -375,6 +373,9 @@ class Stage:
                 raise
             self._after_failure(self._open_slot(item, weight, started), _unexpected_cancel(self.task, exc))
             return None
+        except BaseException as exc:
+            self._stop_run_with(exc)
+            return None
         if self.ordered and self.slots:  # an earlier call still runs: wait behind it
             self._succeed(self._open_slot(item, weight, started), result)
             return None
@@ -494,10 +495,8 @@ class Stage:
                 raise
             self._after_failure(slot, _unexpected_cancel(self.task, exc))
             return
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit, ...: stop the run with it
-            self.run.fail(exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise  # the event loop must see these too
+        except BaseException as exc:
+            self._stop_run_with(exc)
             return
         self._succeed(slot, result)
         if self.downstream is not None:
@@ -545,6 +544,21 @@ class Stage:
 
     async def _recover(self, slot: _Slot, exc: Exception) -> None:
         """Retries with backoff, then the error handler, then the on_error policy."""
+        try:
+            await self._retry_then_decide(slot, exc)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as base:  # a retry or a handler raised KeyboardInterrupt & co.
+            self._stop_run_with(base)
+
+    def _stop_run_with(self, exc: BaseException) -> None:
+        """A BaseException that is not a failure of one call (KeyboardInterrupt, SystemExit,
+        or a user's own BaseException) stops the whole run, and the consumer receives it."""
+        self.run.fail(exc)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc  # the event loop must see these too
+
+    async def _retry_then_decide(self, slot: _Slot, exc: Exception) -> None:
         task = self.task
         retry = task.policy.retry
         attempt = 1
