@@ -77,6 +77,13 @@ class OnceAwaitable:
         self._settle(True, value)
         return value
 
+    def __del__(self) -> None:
+        # A pipeline built but never run (or stopped before this side input was
+        # resolved) never awaits the coroutine: it is ours to close, quietly.
+        awaitable = self.awaitable
+        if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
+            awaitable.close()
+
     def _settle(self, ok: bool, value: Any) -> None:
         if isinstance(value, asyncio.CancelledError):
             # The coroutine is spent; later runs get a clear error instead of a reuse crash.

@@ -184,3 +184,16 @@ async def test_source_task_with_keyword_only_side_input() -> None:
         yield from range(limit)
 
     assert await count_to.with_inputs(limit=3)().collect() == [0, 1, 2]
+
+
+def test_a_coroutine_side_input_of_a_pipeline_never_run_is_closed_quietly() -> None:
+    import gc
+
+    async def load() -> dict[str, Any]:
+        return {"value": 1}
+
+    coroutine = load()
+    task = enrich.with_inputs(config=coroutine)
+    del task
+    gc.collect()
+    assert coroutine.cr_frame is None  # closed, so no "never awaited" warning
