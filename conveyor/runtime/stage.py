@@ -379,13 +379,11 @@ class Stage:
         if self.ordered and self.slots:  # an earlier call still runs: wait behind it
             self._succeed(self._open_slot(item, weight, started), result)
             return None
-        outputs = self.interpret(result)
-        if self.check is not None:
-            try:
-                self.check(outputs)
-            except ItemTypeError as exc:  # a wrong item is a failure of the stage that made it
-                self._after_failure(self._open_slot(item, weight, started), exc)
-                return None
+        try:
+            outputs = self._checked(result)
+        except ItemTypeError as exc:
+            self._after_failure(self._open_slot(item, weight, started), exc)
+            return None
         stats.finished_calls += 1
         stats.busy_seconds += perf_counter() - started
         if outputs:
@@ -502,14 +500,20 @@ class Stage:
         if self.downstream is not None:
             await self._carry_on()
 
-    def _succeed(self, slot: _Slot, result: Any) -> None:
+    def _checked(self, result: Any) -> list[Any]:
+        """One call's output items; ItemTypeError if item checks are on and one is wrong
+        (a wrong item is a failure of the stage that made it)."""
         outputs = self.interpret(result)
         if self.check is not None:
-            try:
-                self.check(outputs)
-            except ItemTypeError as exc:  # a wrong item is a failure of the stage that made it
-                self._after_failure(slot, exc)
-                return
+            self.check(outputs)
+        return outputs
+
+    def _succeed(self, slot: _Slot, result: Any) -> None:
+        try:
+            outputs = self._checked(result)
+        except ItemTypeError as exc:
+            self._after_failure(slot, exc)
+            return
         self._finish(slot, outputs)
 
     def _finish(self, slot: _Slot, outputs: list[Any]) -> None:
@@ -621,10 +625,7 @@ class Stage:
                 if not _raised_by_user_code():
                     raise
                 raise _unexpected_cancel(self.task, exc) from exc
-        outputs = self.interpret(result)
-        if self.check is not None:
-            self.check(outputs)
-        return outputs
+        return self._checked(result)
 
     def _give_up(self, slot: _Slot, exc: Exception, attempt: int) -> None:
         task = self.task
