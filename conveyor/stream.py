@@ -28,7 +28,7 @@ T = TypeVar("T", covariant=True)
 class Stream(AsyncIterator[T], Generic[T]):
     """Results of running a pipeline on some data, in input order or as completed."""
 
-    __slots__ = ("pipeline", "data", "options", "_run", "_progress", "__weakref__")
+    __slots__ = ("pipeline", "data", "options", "_run", "_progress", "_closed_unstarted", "__weakref__")
 
     def __init__(self, pipeline: Pipeline[Any, T], data: Any, options: RunOptions) -> None:
         self.pipeline = pipeline
@@ -36,6 +36,7 @@ class Stream(AsyncIterator[T], Generic[T]):
         self.options = options
         self._run: Run | None = None
         self._progress: Progress[T] | None = None
+        self._closed_unstarted = False  # closed before it ever ran: reading it is an error
 
     @property
     def started(self) -> bool:
@@ -50,6 +51,11 @@ class Stream(AsyncIterator[T], Generic[T]):
 
     def _ensure_run(self) -> Run:
         if self._run is None:
+            if self._closed_unstarted:
+                raise RuntimeError(
+                    f"this stream of pipeline {self.pipeline.name!r} was closed before it started: it ran "
+                    f"nothing and yields nothing; call the pipeline again for a new run"
+                )
             self._run = Run(self.pipeline, self.data, self.options)
             self._run.start()
             if self.options.progress:
@@ -93,8 +99,13 @@ class Stream(AsyncIterator[T], Generic[T]):
         return results
 
     async def aclose(self) -> None:
-        """Stop the run: cancel in-flight work and wait until all of it has ended."""
-        if self._run is not None:
+        """Stop the run: cancel in-flight work and wait until all of it has ended.
+
+        A stream closed before it started never runs: reading it raises RuntimeError.
+        """
+        if self._run is None:
+            self._closed_unstarted = True
+        else:
             await self._run.aclose()
         await self._stop_progress("closed")
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, Literal, 
 
 from typing_extensions import ParamSpec  # PEP 696 default (``Task[In, Out]``), also at run time
 
+from conveyor.concurrency import ConcurrencyGate
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
@@ -149,8 +150,14 @@ class Task(Generic[In, Out, P]):
     declared_types: StageTypes  # what flows in and out, read when the task was made
     defined_at: str  # "file:line" of the user's function, for error messages
     side_inputs: Mapping[str, SideInput] = field(default_factory=dict)
+    #: Counts this task's running calls across runs (copies share it); None without a limit.
+    gate: ConcurrencyGate | None = None
 
     kind: ClassVar[TaskKind]
+
+    def __post_init__(self) -> None:
+        if self.concurrency_limit is not None and self.gate is None:
+            object.__setattr__(self, "gate", ConcurrencyGate(self.concurrency_limit))
 
     if TYPE_CHECKING:
         # Phantom members (never set at run time): to a type checker a task is "a

@@ -58,7 +58,7 @@ class Batching:
         if not timed and self._pending is None:
             return await upstream.get()
         if self._pending is None:
-            self._pending = run.spawn(upstream.get())
+            self._pending = run.spawn(upstream.get(), awaited_by_caller=True)
             self._pending.add_done_callback(_retrieve)
         timeout = max(0.0, self.deadline - run.loop.time()) if timed else None
         if timeout == 0.0:

@@ -1,7 +1,9 @@
 """Adapters from the caller's data to the pull interface the first stage reads.
 
 Every outlet in a run (these adapters and every stage) offers ``async get()``,
-which returns the next item or :data:`END`.
+which returns the next item or :data:`END`. An input adapter also closes the
+iterator it opened (``aclose()``), so a generator given as data runs its
+``finally`` when the run ends early, not at the next garbage collection.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, Final, Protocol
 
 from conveyor.policy import short_repr
 
-__all__ = ["EMPTY", "END", "NO_ITEM", "Outlet", "awaited", "open_input"]
+__all__ = ["EMPTY", "END", "NO_ITEM", "Input", "Outlet", "awaited", "open_input"]
 
 
 class _Marker:
@@ -38,11 +40,19 @@ class Outlet(Protocol):
     def get_nowait(self) -> Any: ...
 
 
+class Input(Outlet, Protocol):
+    async def aclose(self) -> None: ...
+
+
 class _SyncInput:
     __slots__ = ("_iterator", "_count")
 
     def __init__(self, data: Iterable[Any]) -> None:
-        self._iterator: Iterator[Any] = iter(data)
+        try:
+            self._iterator: Iterator[Any] = iter(data)
+        except Exception as exc:
+            exc.add_note("conveyor: raised by the pipeline's input data when the run began to iterate it")
+            raise
         self._count = 0
 
     async def get(self) -> Any:
@@ -57,12 +67,21 @@ class _SyncInput:
         self._count += 1
         return item
 
+    async def aclose(self) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+
 
 class _AsyncInput:
     __slots__ = ("_iterator", "_count")
 
     def __init__(self, data: AsyncIterable[Any]) -> None:
-        self._iterator: AsyncIterator[Any] = aiter(data)
+        try:
+            self._iterator: AsyncIterator[Any] = aiter(data)
+        except Exception as exc:
+            exc.add_note("conveyor: raised by the pipeline's input data when the run began to iterate it")
+            raise
         self._count = 0
 
     def get_nowait(self) -> Any:
@@ -76,6 +95,11 @@ class _AsyncInput:
             raise
         self._count += 1
         return item
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class _SourceInput:
@@ -95,13 +119,16 @@ class _SourceInput:
         self._given = True
         return NO_ITEM
 
+    async def aclose(self) -> None:
+        pass  # the source task's own stage closes its generator
+
 
 async def awaited(awaitable: Awaitable[Any]) -> Any:
     """A coroutine for any awaitable (a Future, say), since tasks need coroutines."""
     return await awaitable
 
 
-def open_input(data: Any, *, source: bool) -> Outlet:
+def open_input(data: Any, *, source: bool) -> Input:
     if source:
         return _SourceInput()
     if isinstance(data, AsyncIterable):

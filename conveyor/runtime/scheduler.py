@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import checker_for
-from conveyor.runtime.inputs import EMPTY, END, Outlet, awaited, open_input
+from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
@@ -24,6 +24,30 @@ if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
 
 __all__ = ["Run"]
+
+
+def _deliverable(error: BaseException) -> BaseException:
+    """The exception the consumer can receive for ``error``.
+
+    A StopIteration or StopAsyncIteration raised by user code cannot travel through
+    ``__anext__`` or a coroutine: it would end the stream early, or become a bare
+    RuntimeError. It arrives wrapped, as Python wraps it in generators, with the
+    original as ``__cause__`` and conveyor's notes on both.
+    """
+    if not isinstance(error, (StopIteration, StopAsyncIteration)):
+        return error
+    wrapper = RuntimeError(
+        f"a task raised {type(error).__name__}{_args(error)}, which would silently end the stream; "
+        f"it is delivered as this RuntimeError (the original is its __cause__)"
+    )
+    wrapper.__cause__ = error
+    for note in getattr(error, "__notes__", ()):
+        wrapper.add_note(note)
+    return wrapper
+
+
+def _args(error: BaseException) -> str:
+    return f"({', '.join(map(repr, error.args))})" if error.args else ""
 
 
 class Run:
@@ -37,8 +61,11 @@ class Run:
         self.state = "not started"
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outlet: Outlet | None = None
+        self._input: Input | None = None
         self._reading = False  # a consumer is inside next(): one reader at a time
         self._last: Stage | None = None
+        self._all: list[Stage] = []
+        self._wind_down_task: asyncio.Task[None] | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -49,7 +76,12 @@ class Run:
         self._loop = asyncio.get_running_loop()
         self.state = "running"
         is_source = bool(self.stages) and self.stages[0].is_source
-        outlet: Outlet = open_input(self.data, source=is_source)
+        try:
+            self._input = open_input(self.data, source=is_source)
+        except Exception as exc:  # e.g. the data's __aiter__ raised: the run fails with it
+            self.fail(exc)
+            return
+        outlet: Outlet = self._input
         options = self.options
         for index, task in enumerate(self.stages):
             edge_type = self.pipeline.junctions[index + 1].produced
@@ -65,16 +97,39 @@ class Run:
                 self._last.downstream = stage
             outlet = stage
             self._last = stage
+            self._all.append(stage)
         self._outlet = outlet
 
-    def spawn(self, work: Awaitable[Any], context: contextvars.Context | None = None) -> asyncio.Task[Any]:
-        """Start a task the run owns (cancelled with the run)."""
+    def spawn(
+        self, work: Awaitable[Any], context: contextvars.Context | None = None, *, awaited_by_caller: bool = False
+    ) -> asyncio.Task[Any]:
+        """Start a task the run owns (cancelled with the run).
+
+        The run's own tasks (pumps, retries) catch every failure of user code; one
+        that escapes is a bug of ours and stops the run (see :meth:`supervise`).
+        A task whose result the caller awaits reports to that caller instead.
+        """
         if not asyncio.iscoroutine(work):
             work = awaited(work)  # a Future or other awaitable returned by a user function
         task = self._loop.create_task(work, context=context)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self.tasks.discard if awaited_by_caller else self.supervise)
         return task
+
+    def supervise(self, task: asyncio.Task[Any]) -> None:
+        """Done callback of the run's own tasks: an exception here is an internal error.
+        It fails the run with a clear note, rather than hanging it or going unseen."""
+        self.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None or self.error is exc or isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            return  # already the run's error (KeyboardInterrupt & co. stop the run themselves)
+        exc.add_note(
+            "conveyor: internal error in the scheduler (a bug in conveyor, please report it "
+            "with this traceback); the run was stopped"
+        )
+        self.fail(exc)
 
     @property
     def stopping(self) -> bool:
@@ -105,6 +160,7 @@ class Run:
         if item is END:
             if self.state == "running":
                 self.state = "finished"
+                self._release_stages()  # the input is exhausted: nothing else to close
             raise StopAsyncIteration
         self.stats.delivered += 1
         return item
@@ -121,7 +177,7 @@ class Run:
         if self.error is not None:
             log.debug("further failure after the run already failed: %r", error)
             return
-        self.error = error
+        self.error = _deliverable(error)
         self.cancel()
 
     def cancel(self) -> None:
@@ -138,9 +194,11 @@ class Run:
                 self._last.wake_reader()  # a consumer waiting in another task sees the end
             except RuntimeError:
                 pass
+        self._wind_down_soon()
 
     async def aclose(self) -> None:
-        """Cancel all work and wait until every task of the run has ended."""
+        """Cancel all work and wait until every task of the run has ended, the input
+        data's iterator is closed and every user ``finally`` has run."""
         current = asyncio.current_task()
         while True:
             # Cancel on every pass: work can start while we wait (a retry, a hand-over).
@@ -152,3 +210,40 @@ class Run:
                 break
             await asyncio.wait(pending)
         self.tasks.clear()
+        if self._wind_down_task is not None:
+            await asyncio.shield(self._wind_down_task)  # a cancelled caller leaves it to finish
+
+    # -- winding down: after the last task, whether or not the consumer calls aclose() --
+
+    def _wind_down_soon(self) -> None:
+        if self._wind_down_task is not None or self._input is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # dropped outside the loop (interpreter exit): best effort
+            self._release_stages()
+            return
+        self._wind_down_task = loop.create_task(self._wind_down())
+
+    async def _wind_down(self) -> None:
+        while pending := [t for t in self.tasks if not t.done()]:
+            await asyncio.wait(pending)
+        self._release_stages()
+        assert self._input is not None
+        try:
+            await self._input.aclose()  # the user's generator runs its finally now
+        except Exception as exc:
+            if self.error is not None:
+                log.warning("closing the pipeline's input data raised %r after the run failed", exc)
+                return
+            exc.add_note("conveyor: raised by the pipeline's input data while the run closed it")
+            self.error = exc  # the consumer sees it next
+
+    def _release_stages(self) -> None:
+        """Give back what unfinished calls held of shared limits, and break the
+        stage <-> run reference cycles so the run's objects go by refcount."""
+        for stage in self._all:
+            stage.release_gate()
+            stage.downstream = None
+        self._all.clear()
+        self._outlet = self._last = None

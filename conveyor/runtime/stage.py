@@ -88,11 +88,10 @@ class Stage:
         self.shape = task.invoker.shape
         self.interpret: Interpreter = interpreter_for(task, self.shape)
         self.window = max_in_flight if max_in_flight is not None else float("inf")
-        limit = task.concurrency_limit
-        self.limit = limit if limit is not None else float("inf")
+        self.gate = task.gate  # the task's concurrency_limit, shared by all its runs
         self.ready: deque[Any] = deque()  # outputs waiting to be pulled
         self.slots: deque[_Slot] = deque()  # ordered mode: calls not yet released
-        self.running = 0  # calls started and not finished (retries included)
+        self.running = 0  # this run's calls started and not finished (retries included)
         self.pending_weight = 0  # items in slots not yet released to ``ready``
         self.input_done = False
         self._reader: asyncio.Future[None] | None = None
@@ -208,7 +207,7 @@ class Stage:
                 await asyncio.sleep(0)  # let finished calls and timers run: first results come sooner
             # Checked right before taking an item, with no await in between: a carrying
             # task may use the room whenever this pump awaits.
-            if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
+            if self._no_room(1):
                 await self._wait_for_room(1)
             item = upstream_get_nowait()
             if item is EMPTY:
@@ -218,7 +217,7 @@ class Stage:
                 # While we waited, a carrying task may have taken the room (see _carry_on).
                 # Hold this item until there is room again; meanwhile no task may adopt
                 # a later item, or it would start ahead of this one.
-                if self.running >= self.limit or self.pending_weight + len(self.ready) >= self.window:
+                if self._no_room(1):
                     self.holding = True
                     try:
                         await self._wait_for_room(1)
@@ -259,13 +258,26 @@ class Stage:
         await self._wait_for_room(len(batch))
         return self._start(batch, len(batch))
 
+    def _no_room(self, weight: int) -> bool:
+        """Is the task at its concurrency limit, or this stage's window full?
+        An empty stage always admits one call, so a batch larger than the window runs."""
+        gate = self.gate
+        if gate is not None and gate.running >= gate.limit:
+            return True
+        held = self.pending_weight + len(self.ready)
+        return held + weight > self.window and held > 0
+
     async def _wait_for_room(self, weight: int) -> None:
-        # An empty stage always admits one call, so a batch larger than the window runs.
-        while self.running >= self.limit or (
-            self.pending_weight + len(self.ready) + weight > self.window
-            and self.pending_weight + len(self.ready) > 0
-        ):
-            await self._pump_wait()
+        while self._no_room(weight):
+            gate = self.gate
+            if gate is None:
+                await self._pump_wait()
+                continue
+            gate.wait_with(self._wake_pump)  # a call of another run may free the room
+            try:
+                await self._pump_wait()
+            finally:
+                gate.stop_waiting(self._wake_pump)
 
     async def _pump_wait(self) -> None:
         """Sleep until a call finishes or an output is pulled."""
@@ -297,6 +309,9 @@ class Stage:
         finally:
             stats.finished_calls += 1
             stats.busy_seconds += perf_counter() - started
+            # Stopped early (closed, failed): the generator's finally runs here, in
+            # this task, before the run's aclose() returns; not later in a GC hook.
+            await _close_iterator(produced)
 
     async def _emit_source_value(self, value: Any) -> int:
         if value is None:
@@ -400,6 +415,8 @@ class Stage:
             self.slots.append(slot)
         self.pending_weight += weight
         self.running += 1
+        if self.gate is not None:
+            self.gate.running += 1
         return slot
 
     def _spawn_call(self, slot: _Slot, result: Any, context: contextvars.Context) -> None:
@@ -408,6 +425,7 @@ class Stage:
             # The task runs the call, then carries its output into the next stage.
             carrier = run.loop.create_task(_Carrier(self._carry(result, slot), result), context=context)
             run.tasks.add(carrier)
+            carrier.add_done_callback(run.supervise)
             return
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = _drain(result)
@@ -423,27 +441,30 @@ class Stage:
         run = self.run
         me = asyncio.current_task()
         try:
-            await self._complete(call, slot)  # the call runs in this task's own context
+            await _drive(self, call, slot)  # the call runs in this task's own context
         finally:
             run.tasks.discard(me)
 
-    async def _carry_on(self) -> None:
+    def _adopt_downstream(self) -> tuple[Stage, _Suspended] | None:
         """Fusion: the task that just finished a call takes the next waiting item of
         the following stage and runs that call itself, instead of leaving it to the
         next stage's pump and a new task. One task can so carry an item through a
-        chain of stages, as ``asyncio.gather`` of a chain would."""
+        chain of stages, as ``asyncio.gather`` of a chain would.
+
+        Calls that finish inline are carried further right here; the first one that
+        suspends is returned, for the caller's loop (:func:`_drive`) to await."""
         stage = self.downstream
         while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
-            if stage.running >= stage.limit or stage.pending_weight + len(stage.ready) >= stage.window:
-                return
+            if stage._no_room(1):
+                return None
             item = stage.upstream.get_nowait()
             if item is EMPTY or item is END:
-                return
+                return None
             suspended = stage._start(item, 1, adopted=True)
             if suspended is not None:
-                await stage._continue(suspended)  # carries on from there
-                return
+                return stage, suspended
             stage = stage.downstream  # done inline: carry its output further
+        return None
 
     def _on_call_done(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
         self.run.tasks.discard(task)
@@ -479,26 +500,26 @@ class Stage:
         return _Suspended(coroutine, yielded, slot, context)
 
     async def _continue(self, suspended: _Suspended) -> None:
-        await self._complete(_resume(suspended), suspended.slot)
+        await _drive(self, _resume(suspended), suspended.slot)
 
-    async def _complete(self, call: Awaitable[Any], slot: _Slot) -> None:
-        """Await a started call in the current task, settle it, then carry on downstream."""
+    async def _settle(self, call: Awaitable[Any], slot: _Slot) -> bool:
+        """Await a started call in the current task and settle it. True if it
+        succeeded and its outputs may be carried on downstream."""
         try:
             result = await call
         except Exception as exc:
             self._after_failure(slot, exc)
-            return
+            return False
         except asyncio.CancelledError as exc:
             if not _raised_by_user_code():
                 raise
             self._after_failure(slot, _unexpected_cancel(self.task, exc))
-            return
+            return False
         except BaseException as exc:
             self._stop_run_with(exc)
-            return
+            return False
         self._succeed(slot, result)
-        if self.downstream is not None:
-            await self._carry_on()
+        return self.downstream is not None
 
     def _checked(self, result: Any) -> list[Any]:
         """One call's output items; ItemTypeError if item checks are on and one is wrong
@@ -518,6 +539,8 @@ class Stage:
 
     def _finish(self, slot: _Slot, outputs: list[Any]) -> None:
         self.running -= 1
+        if self.gate is not None:
+            self.gate.release()
         stats = self.stats
         stats.finished_calls += 1
         stats.busy_seconds += perf_counter() - slot.started
@@ -586,7 +609,9 @@ class Stage:
         handler = task.policy.handler
         if handler is not None:
             try:
-                go_on, value = await handler.handle_error(exc, slot.item, task.name, attempt)
+                go_on, value = _handler_decision(
+                    handler, task, await handler.handle_error(exc, slot.item, task.name, attempt)
+                )
             except Exception as handler_exc:
                 handler_exc.add_note(
                     f"conveyor: raised by the error handler of task {task.name!r} while handling "
@@ -620,7 +645,7 @@ class Stage:
         elif shape is not CallShape.VALUE:
             awaitable = _drain(result) if shape is CallShape.ASYNC_ITERATOR else result
             try:
-                result = await self.run.spawn(awaitable, context)
+                result = await self.run.spawn(awaitable, context, awaited_by_caller=True)
             except asyncio.CancelledError as exc:
                 if not _raised_by_user_code():
                     raise
@@ -654,8 +679,38 @@ class Stage:
         )
         self.stats.skipped += weight
 
+    def release_gate(self) -> None:
+        """The run has ended: calls that never finished (cancelled, failed) give
+        their room in the task's shared concurrency limit back."""
+        if self.gate is not None and self.running:
+            self.gate.release(self.running)
+        self.running = 0
+
     def __repr__(self) -> str:
         return f"<Stage {self.task.name!r} running={self.running} held={self.pending_weight + len(self.ready)}>"
+
+
+async def _drive(stage: Stage, call: Awaitable[Any], slot: _Slot) -> None:
+    """Settle a started call, then carry items down the chain, in one flat loop:
+    the stack (and so the user's own recursion room) never grows with the chain."""
+    while await stage._settle(call, slot):
+        carried = stage._adopt_downstream()
+        if carried is None:
+            return
+        stage, suspended = carried
+        call, slot = _resume(suspended), suspended.slot
+
+
+def _handler_decision(handler: object, task: Task[Any, Any], decision: Any) -> tuple[bool, Any]:
+    """An error handler's ``(go_on, value)``, checked: any other shape would inject
+    items (a string unpacks into two characters) or hide the failure."""
+    if isinstance(decision, tuple) and len(decision) == 2 and isinstance(decision[0], bool):
+        return decision
+    raise TypeError(
+        f"error handler {type(handler).__qualname__} of task {task.name!r} returned {decision!r}; "
+        f"handle_error must return a tuple (go_on: bool, value): (True, value) to go on with "
+        f"value (None drops the item), or (False, anything) to apply on_error"
+    )
 
 
 def _not_prepared(item: Any) -> Any:
@@ -677,6 +732,16 @@ def _unexpected_cancel(task: Task[Any, Any], exc: asyncio.CancelledError) -> Run
     )
     error.__cause__ = exc
     return error
+
+
+async def _close_iterator(iterator: Any) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 async def _drain(results: Any) -> list[Any]:
