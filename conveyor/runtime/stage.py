@@ -200,14 +200,15 @@ class Stage:
     async def _pump_items(self) -> _Suspended | None:
         upstream_get, upstream_get_nowait = self.upstream.get, self.upstream.get_nowait
         start = self._start
+        gate, window, ready = self.gate, self.window, self.ready
         turn = 0
         while True:
             turn += 1
             if turn % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let finished calls and timers run: first results come sooner
             # Checked right before taking an item, with no await in between: a carrying
-            # task may use the room whenever this pump awaits.
-            if self._no_room(1):
+            # task may use the room whenever this pump awaits. (_no_room, inlined: hot.)
+            if (gate is not None and gate.running >= gate.limit) or self.pending_weight + len(ready) >= window:
                 await self._wait_for_room(1)
             item = upstream_get_nowait()
             if item is EMPTY:
