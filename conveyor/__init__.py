@@ -4,8 +4,9 @@ Decorate plain functions with ``@single_task`` / ``@batch_task``, pipe them with
 ``|`` and call the pipeline on data to get a stream of results.
 """
 
+from conveyor.branching import fan, fork, merge, route, route_by_key, route_by_type, tee
 from conveyor.decorators import batch_task, single_task
-from conveyor.errors import ItemTypeError, PipelineTypeError, PipelineTypeWarning
+from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
@@ -21,6 +22,15 @@ __all__ = [
     "BatchTask",
     "Pipeline",
     "Stream",
+    "fan",
+    "fork",
+    "route",
+    "route_by_type",
+    "route_by_key",
+    "tee",
+    "merge",
+    "NoRouteError",
+    "BranchShapeError",
     "ErrorHandler",
     "LoggingErrorHandler",
     "OnError",

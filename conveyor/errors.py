@@ -9,7 +9,7 @@ from conveyor.typerules import type_repr
 if TYPE_CHECKING:
     from conveyor.task import Task
 
-__all__ = ["PipelineTypeError", "PipelineTypeWarning", "ItemTypeError"]
+__all__ = ["PipelineTypeError", "PipelineTypeWarning", "ItemTypeError", "NoRouteError", "BranchShapeError"]
 
 
 class PipelineTypeError(TypeError):
@@ -37,7 +37,17 @@ class PipelineTypeError(TypeError):
         self.reason = reason
         self.hint = hint
         self.parameter = parameter or (consumer.signature.item.name if consumer.signature.item else None)
+        self.where: str | None = None  # the branch of a fan / fork / route ... it is in
         super().__init__(self._message())
+
+    def located(self, where: str) -> PipelineTypeError:
+        """This error, saying which branch it is in (innermost first, once)."""
+        if self.where is None:
+            self.where = where
+        elif where not in self.where:
+            self.where = f"{self.where}, inside {where}"
+        self.args = (self._message(),)
+        return self
 
     def _message(self) -> str:
         source = (
@@ -51,6 +61,8 @@ class PipelineTypeError(TypeError):
             f" for parameter {self.parameter!r}"
         )
         details = [line]
+        if self.where:
+            details.append(f"  where: {self.where}")
         if self.reason:
             details.append(f"  why: {self.reason}")
         if self.hint:
@@ -64,6 +76,14 @@ class PipelineTypeWarning(UserWarning):
 
 class ItemTypeError(TypeError):
     """An item did not match the type of the edge it travels on (runtime item checks)."""
+
+
+class NoRouteError(LookupError):
+    """No branch of a ``route`` takes an item, and the route has no default branch."""
+
+
+class BranchShapeError(ValueError):
+    """A ``fork`` branch answered one item with several outputs: they cannot be paired."""
 
 
 def _short_place(defined_at: str) -> str:

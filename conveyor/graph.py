@@ -1,8 +1,10 @@
 """The pipeline's topology as a networkx DiGraph.
 
 Nodes: one ``source`` (the input data), one node per stage, one node per bound side
-input, one ``sink`` (the consumer). Item edges run source -> stage 0 -> ... -> sink;
-each side input has an edge to its stage labelled with the parameter name.
+input, one ``sink`` (the consumer), and for each branching step a ``combinator``
+node and a ``join`` node with the branches between them. Item edges run source ->
+stage 0 -> ... -> sink; each side input has an edge to its stage labelled with the
+parameter name.
 This module knows nothing of running or drawing pipelines.
 """
 
@@ -13,6 +15,8 @@ from typing import Any, Final
 
 import networkx as nx
 
+from conveyor.combinators import Combinator
+from conveyor.stage_types import NOTHING
 from conveyor.task import Task
 from conveyor.typecheck import Junction
 
@@ -30,31 +34,68 @@ def side_input_node(index: int, param: str) -> str:
     return f"stage-{index}.{param}"
 
 
-def build_graph(stages: Sequence[Task[Any, Any]], junctions: Sequence[Junction]) -> nx.DiGraph:
+def build_graph(stages: Sequence[Any], junctions: Sequence[Junction]) -> nx.DiGraph:
     """A fresh graph for ``stages`` (never shared, so composing never mutates operands).
 
     Item edges carry ``type`` (what flows on them) and ``mismatch`` (the
-    PipelineTypeError found there in lax/off mode, else None).
+    PipelineTypeError found there in lax/off mode, else None). A branching step is a
+    ``combinator`` node with an edge to the first stage of each branch (``branch``:
+    its index) and, except for ``tee``, a ``join`` node where the branches meet.
+    Branch stages are named after their place: ``stage-2/b1/stage-0``.
     """
     graph = nx.DiGraph()
     graph.add_node(SOURCE, kind="source")
-    previous = SOURCE
-    for index, task in enumerate(stages):
-        node = stage_node(index)
-        graph.add_node(node, kind="task", task=task, index=index)
-        junction = junctions[index]
-        graph.add_edge(previous, node, kind="items", type=junction.produced, mismatch=junction.mismatch)
-        for param, side in task.side_inputs.items():
-            side_node = side_input_node(index, param)
-            graph.add_node(side_node, kind="side_input", side_input=side)
-            graph.add_edge(side_node, node, kind="side_input", param=param, type=side.annotation)
-        previous = node
+    last = _add_chain(graph, stages, junctions, "", SOURCE, [0])
     graph.add_node(SINK, kind="sink")
-    graph.add_edge(previous, SINK, kind="items", type=junctions[-1].produced, mismatch=None)
+    graph.add_edge(last, SINK, kind="items", type=junctions[-1].produced, mismatch=None)
     return graph
 
 
-def check_structure(stages: Sequence[Task[Any, Any]], start: int = 0) -> None:
+def _add_chain(
+    graph: nx.DiGraph, stages: Sequence[Any], junctions: Sequence[Junction], prefix: str, previous: str, order: list[int]
+) -> str:
+    """Add ``stages`` after node ``previous``; return the last node. ``order`` counts
+    steps in ``Pipeline.tasks()`` order (the order of the run's figures)."""
+    for index, step in enumerate(stages):
+        node = prefix + stage_node(index)
+        junction = junctions[index]
+        if isinstance(step, Combinator):
+            previous = _add_combinator(graph, step, junction, node, previous, order)
+            continue
+        graph.add_node(node, kind="task", task=step, index=index, prefix=prefix, order=order[0])
+        order[0] += 1
+        graph.add_edge(previous, node, kind="items", type=junction.produced, mismatch=junction.mismatch)
+        for param, side in step.side_inputs.items():
+            side_node = f"{node}.{param}"
+            graph.add_node(side_node, kind="side_input", side_input=side)
+            graph.add_edge(side_node, node, kind="side_input", param=param, type=side.annotation)
+        previous = node
+    return previous
+
+
+def _add_combinator(
+    graph: nx.DiGraph, step: Combinator, junction: Junction, node: str, previous: str, order: list[int]
+) -> str:
+    graph.add_node(node, kind="combinator", combinator=step, order=order[0])
+    order[0] += 1
+    graph.add_edge(previous, node, kind="items", type=junction.produced, mismatch=junction.mismatch)
+    join = node if step.kind == "tee" else f"{node}.join"
+    if join != node:
+        graph.add_node(join, kind="join", combinator=step)
+    for index, branch in enumerate(step.branches):
+        flow = junction.branches[index] if index < len(junction.branches) else branch.junctions
+        start = f"{node}/b{index}/"
+        first = start + stage_node(0)
+        end = _add_chain(graph, branch.stages, flow, start, node, order)
+        graph.edges[node, first]["branch"] = index
+        if step.kind == "merge":
+            graph.edges[node, first]["type"] = NOTHING
+        if step.kind != "tee":
+            graph.add_edge(end, join, kind="items", type=flow[-1].produced, mismatch=None, branch=index)
+    return join
+
+
+def check_structure(stages: Sequence[Any], start: int = 0) -> None:
     """Reject shapes that can never run, at composition time (from ``start`` on)."""
     for index in range(max(start, 1), len(stages)):
         task = stages[index]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import networkx as nx
 
+from conveyor.combinators import Combinator
 from conveyor.graph import build_graph, check_structure
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
 
     from conveyor.task import _Producer, _Stage
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "Step"]
+
+#: One step of a pipeline: a task, or a branching step (fan, fork, route, tee, merge).
+Step = Task[Any, Any] | Combinator
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
@@ -67,10 +71,10 @@ class Pipeline(Generic[In, Out]):
             raise NotImplementedError
 
     def __init__(
-        self: Pipeline[Any, Any], stages: Iterable[Task[Any, Any]] = (), *, typecheck: TypecheckMode | None = None
+        self: Pipeline[Any, Any], stages: Iterable[Step] = (), *, typecheck: TypecheckMode | None = None
     ) -> None:
         self._mode: TypecheckMode | None = None if typecheck is None else validate_mode(typecheck)
-        self._stages: tuple[Task[Any, Any], ...] = ()
+        self._stages: tuple[Step, ...] = ()
         self._junctions: tuple[Junction, ...] = (Junction(Any),)
         self._graph: nx.DiGraph | None = None
         composed = self._extended(tuple(stages))
@@ -80,10 +84,10 @@ class Pipeline(Generic[In, Out]):
     def of(cls, task: Task[In, Out]) -> Pipeline[In, Out]:
         return cls((task,))
 
-    def _extended(self, more: tuple[Task[Any, Any], ...]) -> Pipeline[Any, Any]:
+    def _extended(self, more: tuple[Step, ...]) -> Pipeline[Any, Any]:
         """This pipeline with ``more`` appended: only the new junctions are checked."""
         for stage in more:
-            if not isinstance(stage, Task):
+            if not isinstance(stage, (Task, Combinator)):
                 raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
             _check_bound(stage)
         stages = self._stages + more
@@ -97,7 +101,7 @@ class Pipeline(Generic[In, Out]):
         result._graph = None
         return result
 
-    def _incoming(self, more: tuple[Task[Any, Any], ...]) -> Any:
+    def _incoming(self, more: tuple[Step, ...]) -> Any:
         """The type flowing into ``more``: our output, or for a new pipeline what its
         first stage declares (nothing flows into a source)."""
         if self._stages or not more:
@@ -105,8 +109,16 @@ class Pipeline(Generic[In, Out]):
         return NOTHING if more[0].is_source else more[0].types.input
 
     @property
-    def stages(self) -> tuple[Task[Any, Any], ...]:
+    def stages(self) -> tuple[Step, ...]:
+        """The top-level steps: tasks, and branching steps whose branches hold more."""
         return self._stages
+
+    def tasks(self) -> list[tuple[tuple[str, ...], Task[Any, Any] | Combinator]]:
+        """Every step, branches included, depth first, each with its path (the
+        branches it sits in). The runtime's per-stage figures follow this order."""
+        found: list[tuple[tuple[str, ...], Task[Any, Any] | Combinator]] = []
+        _walk(self, (), found)
+        return found
 
     @property
     def mode(self) -> TypecheckMode:
@@ -320,7 +332,15 @@ class Pipeline(Generic[In, Out]):
         return outline(self)
 
 
-def _check_bound(stage: Task[Any, Any]) -> None:
+def _walk(pipeline: Pipeline[Any, Any], path: tuple[str, ...], found: list[tuple[tuple[str, ...], Step]]) -> None:
+    for step in pipeline.stages:
+        found.append((path, step))
+        if isinstance(step, Combinator):
+            for index, branch in enumerate(step.branches):
+                _walk(branch, (*path, step.branch_path(index)), found)
+
+
+def _check_bound(stage: Step) -> None:
     """A pipeline can never bind side inputs later, so an unbound one is an error now."""
     missing = stage.unbound_side_inputs
     if missing:
@@ -331,7 +351,7 @@ def _check_bound(stage: Task[Any, Any]) -> None:
         )
 
 
-def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, Any]]) -> tuple[Task[Any, Any], ...]:
+def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, Any]]) -> tuple[Step, ...]:
     if isinstance(part, Pipeline):
         return part.stages
     if isinstance(part, Task):

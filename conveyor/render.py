@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import graphviz
 
+from conveyor.combinators import Combinator
 from conveyor.errors import PipelineTypeError
 from conveyor.graph import SINK, SOURCE
 from conveyor.progress import format_seconds
@@ -63,6 +64,8 @@ INK: Final = "#33383F"
 MUTED: Final = "#6B7280"
 TASK_FILL: Final = "#EEF3FB"
 TASK_LINE: Final = "#4A6FA5"
+BRANCH_FILL: Final = "#F3EEFA"
+BRANCH_LINE: Final = "#7A5AA6"
 SIDE_FILL: Final = "#FFF6D5"
 SIDE_LINE: Final = "#B8860B"
 END_FILL: Final = "#F3F4F6"
@@ -109,8 +112,11 @@ def to_graphviz(pipeline: Pipeline[Any, Any], *, stats: RunStats | None = None, 
     for node, data in graph.nodes(data=True):
         kind = data["kind"]
         if kind == "task":
-            index = data["index"]
-            _task_node(dot, node, data["task"], stage_stats[index] if stage_stats else None)
+            _task_node(dot, node, data["task"], stage_stats[data["order"]] if stage_stats else None)
+        elif kind == "combinator":
+            _combinator_node(dot, node, data["combinator"], stage_stats[data["order"]] if stage_stats else None)
+        elif kind == "join":
+            _join_node(dot, node, data["combinator"])
         elif kind == "side_input":
             _side_input_node(dot, node, data["side_input"])
         else:
@@ -119,7 +125,11 @@ def to_graphviz(pipeline: Pipeline[Any, Any], *, stats: RunStats | None = None, 
         if data["kind"] == "side_input":
             _side_input_edge(dot, tail, head, data["param"], data["type"])
         else:
-            _item_edge(dot, tail, head, data["type"], data["mismatch"])
+            branch = data.get("branch")
+            label = None
+            if branch is not None and graph.nodes[tail]["kind"] == "combinator":
+                label = graph.nodes[tail]["combinator"].labels[branch]
+            _item_edge(dot, tail, head, data["type"], data["mismatch"], branch=label)
     if legend:
         _legend(dot, pipeline, with_stats=stats is not None)
     return dot
@@ -193,27 +203,41 @@ def mimebundle(
 
 def outline(pipeline: Pipeline[Any, Any]) -> str:
     """A plain-text outline for terminals: one line per stage with its kind, options and
-    ``input -> output`` types; side inputs indented below; ``!!`` marks a type mismatch."""
-    graph = pipeline.graph
-    stages = pipeline.stages
-    edges = [graph.edges[edge] for edge in _item_edges(graph)]
-    names = [f"{i}. {task.name}" for i, task in enumerate(stages, 1)]
-    kinds = [", ".join(task_lines(task)) for task in stages]
-    name_width = max(map(len, names), default=0)
-    kind_width = max(map(len, kinds), default=0)
+    ``input -> output`` types; side inputs and branches indented below; ``!!`` marks a
+    type mismatch."""
+    junctions = pipeline.junctions
     lines = [f"pipeline {pipeline.name}"]
-    lines.append(f"  input: {_type_text(edges[0]['type']) if edges[0]['type'] is not NOTHING else 'none (the first stage is a source)'}")
-    for index, task in enumerate(stages):
-        mismatch = edges[index]["mismatch"]
-        if mismatch is not None:
-            lines.append(f"  !! type mismatch: {_mismatch_text(mismatch)}")
-        flow = f"{_type_text(edges[index]['type'])} -> {_type_text(edges[index + 1]['type'])}"
-        lines.append(f"  {names[index]:<{name_width}}  {kinds[index]:<{kind_width}}  {flow}".rstrip())
-        for param, side in task.side_inputs.items():
-            lines.append(f"{'':{len(str(index + 1)) + 4}}side input {param}: {_type_text(side.annotation)} <- {_side_text(side)}")
-    last = edges[-1]["type"]
+    first = junctions[0].produced
+    lines.append(f"  input: {_type_text(first) if first is not NOTHING else 'none (the first stage is a source)'}")
+    _outline_chain(lines, pipeline.stages, junctions, "  ")
+    last = junctions[-1].produced
     lines.append(f"  output: {_type_text(last) if last is not NOTHING else 'none (the last stage is a sink)'}")
     return "\n".join(lines)
+
+
+def _outline_chain(lines: list[str], steps: Any, junctions: Any, indent: str) -> None:
+    names = [f"{i}. {step.name}" for i, step in enumerate(steps, 1)]
+    kinds = [step.describe() if isinstance(step, Combinator) else ", ".join(task_lines(step)) for step in steps]
+    name_width = max(map(len, names), default=0)
+    kind_width = max(map(len, kinds), default=0)
+    for index, step in enumerate(steps):
+        mismatch = junctions[index].mismatch
+        if mismatch is not None:
+            lines.append(f"{indent}!! type mismatch: {_mismatch_text(mismatch)}")
+        flow = f"{_type_text(junctions[index].produced)} -> {_type_text(junctions[index + 1].produced)}"
+        lines.append(f"{indent}{names[index]:<{name_width}}  {kinds[index]:<{kind_width}}  {flow}".rstrip())
+        pad = indent + " " * (len(str(index + 1)) + 2)
+        if isinstance(step, Combinator):
+            flows = junctions[index].branches or tuple(b.junctions for b in step.branches)
+            for b, branch in enumerate(step.branches):
+                lines.append(f"{pad}branch {step.labels[b]!r}:")
+                if branch.stages:
+                    _outline_chain(lines, branch.stages, flows[b], pad + "  ")
+                else:
+                    lines.append(f"{pad}  data")
+            continue
+        for param, side in step.side_inputs.items():
+            lines.append(f"{pad}side input {param}: {_type_text(side.annotation)} <- {_side_text(side)}")
 
 
 def _item_edges(graph: Any) -> list[tuple[str, str]]:
@@ -291,6 +315,27 @@ def _figure(name: str, value: int, alert: str) -> str:
     return f'<FONT COLOR="{alert}"><B>{text}</B></FONT>' if value else f'<FONT COLOR="{MUTED}">{text}</FONT>'
 
 
+def _combinator_node(dot: graphviz.Digraph, node: str, step: Combinator, stats: StageStats | None) -> None:
+    """A branching step: where items split (fan, fork, route, tee) or streams meet (merge)."""
+    rows = [f'<TR><TD CELLPADDING="3"><B>{_h(step.kind)}</B></TD></TR>']
+    rows.append(_small_row(f"{len(step.branches)} branches" + (f", {step.rule}" if step.rule else "")))
+    if stats is not None:
+        rows.append(_small_row(f"in {stats.items_in} · out {stats.items_out}" + (f" · skipped {stats.skipped}" if stats.skipped else "")))
+    table = (
+        f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="1" '
+        f'BGCOLOR="{BRANCH_FILL}" COLOR="{BRANCH_LINE}">{"".join(rows)}</TABLE>'
+    )
+    dot.node(node, f"<{table}>", shape="plain", margin="0.1", tooltip=_plain(f"{step.name} at {_short_place(step.defined_at)}"))
+
+
+def _join_node(dot: graphviz.Digraph, node: str, step: Combinator) -> None:
+    label = {"fork": "pair", "merge": "merge"}.get(step.kind, "join")
+    dot.node(
+        node, label, shape="circle", style="filled", fillcolor=BRANCH_FILL, color=BRANCH_LINE,
+        fontsize="9", fontcolor=BRANCH_LINE, width="0.45", fixedsize="true", tooltip=f"{step.kind}: branches meet",
+    )
+
+
 def _side_input_node(dot: graphviz.Digraph, node: str, side: SideInput) -> None:
     text = _side_input_name(side)
     label = f'<<FONT POINT-SIZE="9" COLOR="{MUTED}">{_h(side.kind.value)}</FONT><BR/>{_h(short_type(text, 28))}>'
@@ -330,7 +375,13 @@ def _end_node(dot: graphviz.Digraph, node: str, graph: Any) -> None:
 # -- edges -----------------------------------------------------------------------------------
 
 
-def _item_edge(dot: graphviz.Digraph, tail: str, head: str, tp: Any, mismatch: PipelineTypeError | None) -> None:
+def _item_edge(
+    dot: graphviz.Digraph, tail: str, head: str, tp: Any, mismatch: PipelineTypeError | None, *, branch: str | None = None
+) -> None:
+    if branch is not None and mismatch is None:  # into a branch: its name, then its type
+        text = branch if tp is NOTHING else f"{branch}: {short_type(tp)}"
+        dot.edge(tail, head, _plain(text), color=BRANCH_LINE, fontcolor=BRANCH_LINE, tooltip=_plain(text))
+        return
     if mismatch is not None:
         label = f"<outputs <B>{_h(short_type(mismatch.produced))}</B><BR/>expects <B>{_h(short_type(mismatch.expected))}</B>>"
         dot.edge(
@@ -366,6 +417,9 @@ def _legend(dot: graphviz.Digraph, pipeline: Pipeline[Any, Any], *, with_stats: 
     if with_stats:
         rows.append(_legend_row(_swatch("in · out", TASK_FILL, TASK_LINE), "run: items in/out, skipped, failed, retries, mean latency per call"))
     rows.append(_legend_row(_arrow("──▶", MUTED), "items, labelled with their type"))
+    if any(data["kind"] == "combinator" for _, data in graph.nodes(data=True)):
+        rows.append(_legend_row(_swatch("fan", BRANCH_FILL, BRANCH_LINE), "branching step: fan, fork, route, tee, merge"))
+        rows.append(_legend_row(_arrow("──▶", BRANCH_LINE), "into a branch, labelled with its name and type"))
     if "side_input" in kinds:
         rows.append(_legend_row(_swatch("value", SIDE_FILL, SIDE_LINE), "side input (value, awaitable, pipeline, stream)"))
         rows.append(_legend_row(_arrow("- - ▶", SIDE_LINE), "side input, labelled with the parameter"))
@@ -403,7 +457,7 @@ def _arrow(text: str, color: str) -> str:
 def _stage_stats(pipeline: Pipeline[Any, Any], stats: RunStats | None) -> list[StageStats] | None:
     if stats is None:
         return None
-    names = [task.name for task in pipeline.stages]
+    names = [step.name for _, step in pipeline.tasks()]
     got = [stage.name for stage in stats.stages]
     if got != names:
         raise ValueError(f"these stats are for stages {got}, not for this pipeline's stages {names}")

@@ -46,7 +46,7 @@ class Stream(AsyncIterator[T], Generic[T]):
     def stats(self) -> RunStats:
         """Per-stage figures of this run so far (all zero before it starts)."""
         if self._run is None:
-            return RunStats([StageStats(task.name) for task in self.pipeline.stages])
+            return RunStats([StageStats(step.name, path=" > ".join(path)) for path, step in self.pipeline.tasks()])
         return self._run.stats
 
     def _ensure_run(self) -> Run:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar, get_args
+from typing import Any, Final, Literal, Protocol, TypeVar, get_args
 
 from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
@@ -72,32 +72,58 @@ def typecheck_mode(mode: TypecheckMode) -> Iterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class Junction:
-    """One item edge of a pipeline: what flows on it, and whether it fits."""
+    """One item edge of a pipeline: what flows on it, and whether it fits.
+
+    The edge into a branching step (fan, fork, ...) also holds the flow through each
+    of its branches, checked with the type that arrives here.
+    """
 
     produced: Any  # the type flowing on the edge (NOTHING after a sink)
     mismatch: PipelineTypeError | None = None  # set when the check found a definite misfit
+    branches: tuple[tuple[Junction, ...], ...] = ()
+
+
+class Branching(Protocol):
+    """A pipeline step with branches (``conveyor.combinators.Combinator``)."""
+
+    def flow_from(
+        self, producer: Any, produced: Any, mode: TypecheckMode
+    ) -> tuple[PipelineTypeError | None, Any, tuple[tuple[Junction, ...], ...]]: ...
 
 
 def flow_through(
-    stages: Sequence[Task[Any, Any]],
+    stages: Sequence[Any],
     incoming: Any,
-    producer: Task[Any, Any] | None,
+    producer: Any,
     mode: TypecheckMode,
+    *,
+    where: str | None = None,
 ) -> list[Junction]:
     """The junction INTO each stage and the outgoing one, starting from ``incoming``.
 
     In strict mode the first mismatch raises; in lax mode it warns and the flow goes
-    on with the consumer's declared output.
+    on with the consumer's declared output. ``where`` names the branch these stages
+    are in, for the messages.
     """
     junctions: list[Junction] = []
     current = incoming
     for stage in stages:
-        mismatch, output = _junction(producer, current, stage) if mode != "off" else (None, _unchecked(stage))
+        branches: tuple[tuple[Junction, ...], ...] = ()
+        flow = getattr(stage, "flow_from", None)
+        if flow is not None:  # a branching step checks its own branches
+            mismatch, output, branches = flow(producer, current, mode)
+            mismatch = None  # already reported inside the branch, where it is drawn
+        elif mode != "off":
+            mismatch, output = _junction(producer, current, stage)
+        else:
+            mismatch, output = None, _unchecked(stage)
         if mismatch is not None:
+            if where is not None:
+                mismatch.located(where)
             if mode == "strict":
                 raise mismatch
             warnings.warn(PipelineTypeWarning(str(mismatch)), stacklevel=_user_stacklevel())
-        junctions.append(Junction(current, mismatch))
+        junctions.append(Junction(current, mismatch, branches))
         current, producer = output, stage
     junctions.append(Junction(current))
     return junctions

@@ -20,7 +20,7 @@ TIMED_OUT: Final[Any] = object()
 class Batching:
     """The batch being filled and when it is due. State survives pump hand-overs."""
 
-    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "_pending")
+    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "marks_before", "marks_after", "_pending")
 
     def __init__(self, task: BatchTask[Any, Any]) -> None:
         self.max_size = task.max_size if task.max_size is not None else float("inf")
@@ -29,6 +29,11 @@ class Batching:
         self.items: list[Any] = []
         self.deadline = 0.0  # loop time at which a batch of ready_size items is sent
         self.ended = False  # upstream returned END
+        # Ordered branches: BOUNDARY markers met while filling this batch. A batch's
+        # outputs belong to its last item, so those met before that item go out
+        # before the outputs, and those met after it go out after them.
+        self.marks_before = 0
+        self.marks_after = 0
         self._pending: asyncio.Task[Any] | None = None  # an upstream pull that outlived a timeout
 
     def add(self, item: Any, now: float) -> bool:
@@ -36,6 +41,9 @@ class Batching:
         if not self.items and self.max_wait is not None:
             self.deadline = now + self.max_wait
         self.items.append(item)
+        if self.marks_after:
+            self.marks_before += self.marks_after
+            self.marks_after = 0
         return len(self.items) >= self.max_size
 
     def take(self) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any, Final, Protocol
 
 from conveyor.policy import short_repr
 
-__all__ = ["EMPTY", "END", "NO_ITEM", "Input", "Outlet", "awaited", "open_input"]
+__all__ = ["BOUNDARY", "EMPTY", "END", "NO_ITEM", "Input", "Outlet", "awaited", "open_input"]
 
 
 class _Marker:
@@ -32,6 +32,8 @@ END: Final[Any] = _Marker("END")
 NO_ITEM: Final[Any] = _Marker("NO_ITEM")
 #: Returned by ``get_nowait()`` when no item is ready yet.
 EMPTY: Final[Any] = _Marker("EMPTY")
+#: Inside an ordered branch: "the outputs of one input item end here".
+BOUNDARY: Final[Any] = _Marker("BOUNDARY")
 
 
 class Outlet(Protocol):

@@ -13,12 +13,11 @@ import contextvars
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from conveyor.runtime.checks import checker_for
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
-from conveyor.runtime.stage import Stage
+from conveyor.runtime.wiring import Wiring
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
@@ -56,15 +55,15 @@ class Run:
         self.stages = pipeline.stages
         self.data = data
         self.options = options
-        self.stats = RunStats([StageStats(task.name) for task in self.stages])
+        self.stats = RunStats([])  # filled as the stages are built, in pipeline.tasks() order
         self.error: BaseException | None = None
         self.state = "not started"
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outlet: Outlet | None = None
         self._input: Input | None = None
         self._reading = False  # a consumer is inside next(): one reader at a time
-        self._last: Stage | None = None
-        self._all: list[Stage] = []
+        self._last: Outlet | None = None  # the outlet the consumer reads
+        self._wiring: Wiring | None = None
         self._wind_down_task: asyncio.Task[None] | None = None
 
     @property
@@ -76,29 +75,14 @@ class Run:
         self._loop = asyncio.get_running_loop()
         self.state = "running"
         is_source = bool(self.stages) and self.stages[0].is_source
+        wiring = self._wiring = Wiring(self)
         try:
             self._input = open_input(self.data, source=is_source)
+            outlet = wiring.chain(self.stages, self._input, self.pipeline.junctions, ordered=self.options.ordered)
         except Exception as exc:  # e.g. the data's __aiter__ raised: the run fails with it
             self.fail(exc)
             return
-        outlet: Outlet = self._input
-        options = self.options
-        for index, task in enumerate(self.stages):
-            edge_type = self.pipeline.junctions[index + 1].produced
-            stage = Stage(
-                self, task, outlet,
-                ordered=options.ordered,
-                max_in_flight=options.max_in_flight,
-                checker=checker_for(task, edge_type, options.check_items),
-                stats=self.stats.stages[index],
-            )
-            self.spawn(stage.pump())
-            if self._last is not None:
-                self._last.downstream = stage
-            outlet = stage
-            self._last = stage
-            self._all.append(stage)
-        self._outlet = outlet
+        self._outlet = self._last = outlet
 
     def spawn(
         self, work: Awaitable[Any], context: contextvars.Context | None = None, *, awaited_by_caller: bool = False
@@ -189,9 +173,10 @@ class Run:
                 task.cancel()
             except RuntimeError:  # the loop is already closed: nothing left to run
                 pass
-        if self._last is not None:
+        last = self._last
+        if last is not None and hasattr(last, "wake_reader"):
             try:
-                self._last.wake_reader()  # a consumer waiting in another task sees the end
+                last.wake_reader()  # a consumer waiting in another task sees the end
             except RuntimeError:
                 pass
         self._wind_down_soon()
@@ -228,10 +213,12 @@ class Run:
     async def _wind_down(self) -> None:
         while pending := [t for t in self.tasks if not t.done()]:
             await asyncio.wait(pending)
+        inputs = [self._input, *(self._wiring.inputs if self._wiring is not None else ())]
         self._release_stages()
-        assert self._input is not None
         try:
-            await self._input.aclose()  # the user's generator runs its finally now
+            for opened in inputs:
+                if opened is not None:
+                    await opened.aclose()  # the user's generator runs its finally now
         except Exception as exc:
             if self.error is not None:
                 log.warning("closing the pipeline's input data raised %r after the run failed", exc)
@@ -242,8 +229,9 @@ class Run:
     def _release_stages(self) -> None:
         """Give back what unfinished calls held of shared limits, and break the
         stage <-> run reference cycles so the run's objects go by refcount."""
-        for stage in self._all:
-            stage.release_gate()
-            stage.downstream = None
-        self._all.clear()
+        wiring, self._wiring = self._wiring, None
+        if wiring is not None:
+            for stage in wiring.stages:
+                stage.release_gate()
+                stage.downstream = None
         self._outlet = self._last = None

@@ -34,7 +34,7 @@ from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.inputs import EMPTY, END, Outlet, awaited
+from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, awaited
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
 from conveyor.runtime.stats import StageStats
@@ -78,8 +78,15 @@ class Stage:
         max_in_flight: int | None,
         checker: ItemChecker | None = None,
         stats: StageStats | None = None,
+        tracking: bool = False,
+        path: str = "",
     ) -> None:
         self.run = run
+        # Inside an ordered fan / fork / route branch the stream carries BOUNDARY
+        # markers (one after each input item's outputs); the stage passes them on in
+        # order, so the branching step knows which outputs belong to which item.
+        self.tracking = tracking
+        self.path = path  # "branch 'x' (1 of 2) of fork at app.py:9", for failure notes
         self.check = checker
         self.stats = stats if stats is not None else StageStats(task.name)
         self.task = task
@@ -201,6 +208,7 @@ class Stage:
         upstream_get, upstream_get_nowait = self.upstream.get, self.upstream.get_nowait
         start = self._start
         gate, window, ready = self.gate, self.window, self.ready
+        tracking = self.tracking
         turn = 0
         while True:
             turn += 1
@@ -226,6 +234,9 @@ class Stage:
                         self.holding = False
             if item is END or self.run.stopping:
                 return None
+            if tracking and item is BOUNDARY:
+                self.pass_boundary()
+                continue
             suspended = start(item, 1)
             if suspended is not None:
                 return suspended
@@ -244,6 +255,13 @@ class Stage:
             if item is END:
                 batching.ended = True
                 break
+            if item is BOUNDARY:
+                # Outputs of a batch belong to its last item (see Batching).
+                if batching.items:
+                    batching.marks_after += 1
+                else:
+                    self.pass_boundary()
+                continue
             if item is not TIMED_OUT and not batching.add(item, self.run.loop.time()):
                 continue
             suspended = await self._dispatch_batch()  # full, or due after max_wait
@@ -255,9 +273,27 @@ class Stage:
 
     async def _dispatch_batch(self) -> _Suspended | None:
         assert self.batch is not None
-        batch = self.batch.take()
+        batching = self.batch
+        batch = batching.take()
+        before, after = batching.marks_before, batching.marks_after
+        batching.marks_before = batching.marks_after = 0
         await self._wait_for_room(len(batch))
-        return self._start(batch, len(batch))
+        for _ in range(before):
+            self.pass_boundary()
+        suspended = self._start(batch, len(batch))
+        for _ in range(after):  # behind the batch's slot, or its outputs if it is done
+            self.pass_boundary()
+        return suspended
+
+    def pass_boundary(self) -> None:
+        """Pass a BOUNDARY on after the outputs of every call started before it."""
+        if self.ordered and self.slots:
+            slot = _Slot(None, 0, 0.0)
+            slot.outputs = [BOUNDARY]
+            self.slots.append(slot)
+        else:
+            self.ready.append(BOUNDARY)
+            self.wake_reader()
 
     def _no_room(self, weight: int) -> bool:
         """Is the task at its concurrency limit, or this stage's window full?
@@ -460,6 +496,9 @@ class Stage:
                 return None
             item = stage.upstream.get_nowait()
             if item is EMPTY or item is END:
+                return None
+            if item is BOUNDARY:
+                stage.pass_boundary()
                 return None
             suspended = stage._start(item, 1, adopted=True)
             if suspended is not None:
@@ -669,6 +708,8 @@ class Stage:
             extra={"task_name": task.name},
         )
         exc.add_note(failure_note(task, slot.item, attempt))
+        if self.path:
+            exc.add_note(f"conveyor: in {self.path}")
         self.run.fail(exc)
 
     def _skip(self, item: Any, weight: int, exc: Exception, attempt: int) -> None:

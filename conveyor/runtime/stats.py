@@ -25,6 +25,7 @@ class StageStats:
     failed: int = 0  # calls whose failure stopped the run
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
+    path: str = ""  # the branches this stage sits in ("" on the main line)
 
     @property
     def mean_latency(self) -> float | None:

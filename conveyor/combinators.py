@@ -1,0 +1,246 @@
+"""Branching stages: fan, fork, route, tee and merge (the model; nothing here runs).
+
+Each combinator is itself one step of a pipeline, so ``|`` stays the one way to
+compose: ``parse | fork(price, stock) | combine``. Its branches are full pipelines
+(batch tasks, generators, side inputs, retries, nested combinators). The types are
+checked when the combinator is composed: the item type flowing in must fit every
+branch (``route`` hands each branch the type it narrows to), and what comes out is
+the union of the branch outputs (``fan``, ``route``, ``merge``), the tuple of them
+(``fork``), or the item itself (``tee``).
+
+The public functions (``conveyor.branching``, typed with overloads for 2 to 6
+branches) build these descriptions; ``runtime/branch_nodes.py`` runs them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from conveyor.errors import PipelineTypeError
+from conveyor.stage_types import NOTHING, StageTypes
+from conveyor.typecheck import Junction, TypecheckMode, flow_through
+from conveyor.typerules import type_repr
+
+if TYPE_CHECKING:
+    from conveyor.pipeline import Pipeline
+    from conveyor.task import Task
+
+__all__ = ["Combinator", "CombinatorKind", "NO_ROUTE", "Router", "describe_path"]
+
+CombinatorKind = Literal["fan", "fork", "route", "tee", "merge"]
+
+#: What a router returns for an item no branch takes.
+NO_ROUTE: Final = -1
+
+#: item -> index of the branch that takes it, or NO_ROUTE.
+Router = Callable[[Any], int]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Combinator:
+    """One branching step. Its branches are pipelines; ``labels`` name them."""
+
+    kind: CombinatorKind
+    branches: tuple[Pipeline[Any, Any], ...]
+    labels: tuple[str, ...]
+    defined_at: str
+    #: route: which branch takes an item; the type each branch receives (None: the item type).
+    router: Router | None = None
+    narrowed: tuple[Any, ...] = ()
+    rule: str = ""  # route: how it chooses, for messages and diagrams
+    #: merge: plain data sources (iterables / async iterables) by branch index.
+    data: Mapping[int, Iterable[Any] | AsyncIterable[Any]] = field(default_factory=dict)
+
+    # -- what a pipeline step must offer (a Task offers the same) --------------------------
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}({', '.join(self.labels)})"
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind == "merge"
+
+    @property
+    def side_inputs(self) -> Mapping[str, Any]:
+        return {}  # each branch binds its own
+
+    @property
+    def unbound_side_inputs(self) -> tuple[str, ...]:
+        return ()  # every branch pipeline was checked when it was composed
+
+    @property
+    def types(self) -> StageTypes:
+        """Declared types, before anything flows in: the first branch's input and
+        the combined outputs (composition refines them with :meth:`flow_from`)."""
+        inputs = [b.input_type for b in self.branches if b.stages]
+        incoming = Any if self.kind == "merge" or not inputs else inputs[0]
+        outputs = [b.output_type for b in self.branches]
+        return StageTypes(input=incoming, output=self._combined(incoming, outputs), side={})
+
+    def describe(self) -> str:
+        return f"{self.kind}, {len(self.branches)} branches" + (f", {self.rule}" if self.rule else "")
+
+    def branch_path(self, index: int) -> str:
+        return f"branch {self.labels[index]!r} ({index + 1} of {len(self.branches)}) of {self.kind} at {_short(self.defined_at)}"
+
+    # -- composition -----------------------------------------------------------------------
+
+    def flow_from(
+        self, producer: Any, produced: Any, mode: TypecheckMode
+    ) -> tuple[PipelineTypeError | None, Any, tuple[tuple[Junction, ...], ...]]:
+        """Check ``produced`` into every branch; (first mismatch, output type, branch flows)."""
+        flows: list[tuple[Junction, ...]] = []
+        first: PipelineTypeError | None = None
+        outputs: list[Any] = []
+        for index, branch in enumerate(self.branches):
+            if self.kind == "merge":
+                flows.append(branch.junctions)
+                outputs.append(branch.output_type)
+                continue
+            incoming = self._incoming(index, produced)
+            try:
+                flow = tuple(flow_through(branch.stages, incoming, producer, mode, where=self.branch_path(index)))
+            except PipelineTypeError as error:
+                raise error.located(self.branch_path(index)) from None
+            flows.append(flow)
+            outputs.append(flow[-1].produced)
+            for junction in flow:
+                if first is None and junction.mismatch is not None:
+                    first = junction.mismatch
+        self._check_outputs(outputs)
+        return first, self._combined(produced, outputs), tuple(flows)
+
+    def _incoming(self, index: int, produced: Any) -> Any:
+        if self.kind == "route" and index < len(self.narrowed) and self.narrowed[index] is not None:
+            return self.narrowed[index]
+        return produced
+
+    def _check_outputs(self, outputs: Sequence[Any]) -> None:
+        if self.kind != "fork":
+            return
+        for index, output in enumerate(outputs):
+            if output is NOTHING:
+                raise TypeError(
+                    f"{self.branch_path(index)} ends in a sink, so it gives nothing to pair; "
+                    f"use tee(...) for side branches whose outputs are not needed"
+                )
+
+    def _combined(self, incoming: Any, outputs: Sequence[Any]) -> Any:
+        if self.kind == "tee":
+            return incoming
+        if self.kind == "fork":
+            return tuple[tuple(outputs)]  # type: ignore[misc]  # a tuple type built at run time
+        return union_of([o for o in outputs if o is not NOTHING])
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {', '.join(self.labels)} defined at {self.defined_at}>"
+
+
+def union_of(types: Sequence[Any]) -> Any:
+    """``A | B`` without repeats; NOTHING for no type at all."""
+    unique: list[Any] = []
+    for tp in types:
+        for member in typing.get_args(tp) if _is_union(tp) else (tp,):
+            if not any(member == seen for seen in unique):
+                unique.append(member)
+    if not unique:
+        return NOTHING
+    if Any in unique:
+        return Any
+    return unique[0] if len(unique) == 1 else typing.Union[tuple(unique)]
+
+
+def _is_union(tp: Any) -> bool:
+    import types as _types
+
+    return typing.get_origin(tp) in (typing.Union, _types.UnionType)
+
+
+def _short(defined_at: str) -> str:
+    path, _, line = defined_at.rpartition(":")
+    return f"{path.rsplit('/', 1)[-1]}:{line}" if path else defined_at
+
+
+def describe_path(parts: Sequence[str]) -> str:
+    return " > ".join(parts)
+
+
+# -- building combinators (called by the public functions) -----------------------------------
+
+
+def caller_site(depth: int = 2) -> str:
+    """``file:line`` of the user's call to fan(...) & co., for messages and diagrams."""
+    frame = sys._getframe(depth)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def as_branch(kind: str, index: int, part: Any) -> Pipeline[Any, Any]:
+    from conveyor.pipeline import Pipeline
+    from conveyor.task import Task
+
+    if isinstance(part, Task):
+        return Pipeline.of(part)
+    if isinstance(part, Pipeline):
+        if not part.stages:
+            raise TypeError(f"{kind}: branch {index + 1} is an empty pipeline")
+        return part
+    raise TypeError(
+        f"{kind}: branch {index + 1} is {part!r}; a branch is a task made with @single_task / "
+        f"@batch_task, or a pipeline of them"
+    )
+
+
+def label_of(branch: Pipeline[Any, Any]) -> str:
+    return branch.name if len(branch.stages) == 1 else f"{branch.stages[0].name}..."
+
+
+def check_branches(kind: str, branches: Sequence[Pipeline[Any, Any]], *, minimum: int = 1) -> None:
+    if len(branches) < minimum:
+        raise TypeError(f"{kind} needs at least {minimum} branch(es), got {len(branches)}")
+    if kind == "merge":
+        return
+    for index, branch in enumerate(branches):
+        if branch.is_source:
+            raise TypeError(
+                f"{kind}: branch {index + 1} starts with the source {branch.stages[0].name!r}, which "
+                f"takes no items; to combine several sources into one stream use merge(...)"
+            )
+
+
+def narrowed_by_predicate(predicate: Callable[[Any], Any]) -> Any:
+    """``G`` when the predicate is annotated ``-> TypeIs[G]`` or ``-> TypeGuard[G]``, else None."""
+    try:
+        hints = typing.get_type_hints(predicate)
+    except Exception:
+        return None
+    returns = hints.get("return")
+    origin = typing.get_origin(returns)
+    names = {getattr(origin, "_name", None), getattr(origin, "__name__", None), repr(origin)}
+    if any(n in ("TypeIs", "TypeGuard") or (isinstance(n, str) and n.endswith((".TypeIs", ".TypeGuard"))) for n in names):
+        args = typing.get_args(returns)
+        return args[0] if args else None
+    return None
+
+
+def check_predicate(kind: str, predicate: object) -> None:
+    if not callable(predicate):
+        raise TypeError(f"{kind}: the predicate must be a callable taking an item, got {predicate!r}")
+    if inspect.iscoroutinefunction(predicate):
+        raise TypeError(
+            f"{kind}: the predicate {getattr(predicate, '__name__', predicate)!r} is async; routing "
+            f"decisions are made inline and must be plain functions (do the async work in a task before)"
+        )
+
+
+def type_label(tp: Any) -> str:
+    return type_repr(tp)
+
+
+def is_hashable(value: object) -> bool:
+    return isinstance(value, Hashable)

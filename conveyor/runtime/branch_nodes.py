@@ -1,0 +1,371 @@
+"""One running branching step (fan, fork, route, tee, merge).
+
+Shape at run time:
+- a *feeder* task pulls items from upstream and puts each into the inlet of every
+  branch it goes to (one, for route). An inlet holds at most ``max_in_flight`` items,
+  so a slow branch holds back the feeder and so the source: no queue grows with the
+  length of the stream;
+- each branch is a chain of ordinary stages reading its inlet;
+- a *collector* task per branch pulls the branch's outputs into ``held[b]``;
+- the step's outlet (``get``) hands the outputs on: as they come (as_completed, tee,
+  merge), or in input order. For input order the branches carry a BOUNDARY marker
+  after each item's outputs (see ``Stage.tracking``), so the outlet can follow the
+  items one by one: for each item, branch by branch (fan), the branch it was routed
+  to (route), or one answer from every branch, paired (fork).
+
+A collector pauses when its branch is ``max_in_flight`` outputs ahead, unless the
+outlet is waiting on another branch: then holding back would only deadlock, and the
+feeder (bounded by the slow branch's inlet) already bounds how far it can get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from conveyor.combinators import NO_ROUTE, Combinator
+from conveyor.errors import BranchShapeError, NoRouteError
+from conveyor.policy import short_repr
+from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet
+from conveyor.runtime.outcomes import log
+from conveyor.runtime.stats import StageStats
+
+if TYPE_CHECKING:
+    from conveyor.runtime.scheduler import Run
+
+__all__ = ["BranchNode", "Inlet", "ChainBuilder"]
+
+#: Builds one branch: (its index, its inlet, whether it must carry BOUNDARY markers,
+#: whether it keeps input order) -> the outlet of its last stage.
+ChainBuilder = Callable[[int, Outlet, bool, bool], Outlet]
+
+
+class Inlet:
+    """A bounded buffer feeding one branch; the branch's first stage pulls from it."""
+
+    __slots__ = ("run", "items", "capacity", "closed", "_reader", "_writer")
+
+    def __init__(self, run: Run, capacity: float) -> None:
+        self.run = run
+        self.items: deque[Any] = deque()
+        self.capacity = capacity
+        self.closed = False
+        self._reader: asyncio.Future[None] | None = None
+        self._writer: asyncio.Future[None] | None = None
+
+    def get_nowait(self) -> Any:
+        if self.items:
+            item = self.items.popleft()
+            _wake(self._writer)
+            return item
+        return END if self.closed else EMPTY
+
+    async def get(self) -> Any:
+        while True:
+            item = self.get_nowait()
+            if item is not EMPTY:
+                return item
+            if self.run.stopping:
+                return END
+            self._reader = self.run.loop.create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+
+    async def put(self, item: Any) -> None:
+        while len(self.items) >= self.capacity and not self.run.stopping:
+            self._writer = self.run.loop.create_future()
+            try:
+                await self._writer
+            finally:
+                self._writer = None
+        self.put_nowait(item)
+
+    def put_nowait(self, item: Any) -> None:
+        self.items.append(item)
+        _wake(self._reader)
+
+    def close(self) -> None:
+        self.closed = True
+        _wake(self._reader)
+
+    def wake_reader(self) -> None:
+        _wake(self._reader)
+
+
+class BranchNode:
+    """A branching step's feeder, branches and outlet."""
+
+    def __init__(
+        self,
+        run: Run,
+        combinator: Combinator,
+        upstream: Outlet,
+        *,
+        ordered: bool,
+        window: float,
+        stats: StageStats,
+        build: ChainBuilder,
+        sources: list[Outlet] | None = None,
+    ) -> None:
+        self.run = run
+        self.step = combinator
+        self.kind = combinator.kind
+        self.upstream = upstream
+        self.stats = stats
+        self.window = window
+        count = len(combinator.branches)
+        # fork pairs answers item by item, so its branches always keep input order.
+        self.in_order = ordered if self.kind != "fork" else True
+        self.tracking = self.in_order and self.kind in ("fan", "fork", "route")
+        self.inlets = [Inlet(run, window) for _ in range(count)] if sources is None else []
+        branch_ordered = self.in_order if self.kind == "fork" else ordered
+        self.ends: list[Outlet] = (
+            [build(b, self.inlets[b], self.tracking, branch_ordered) for b in range(count)]
+            if sources is None else sources
+        )
+        self.held: list[deque[Any]] = [deque() for _ in range(count)]
+        self.ready: deque[Any] = deque()  # outputs in arrival order (as_completed, tee, merge)
+        self.ended = [False] * count
+        self.fed_all = sources is not None  # merge has no feeder
+        self.routes: deque[int] = deque()  # ordered route: which branch each item went to
+        self.inputs: deque[Any] = deque()  # fork: the items whose answers are awaited
+        self.branch = 0  # ordered fan / fork: the branch the outlet is reading for this item
+        self.parts: list[list[Any]] = [[] for _ in range(count)]  # fork: answers so far
+        self.waiting_on: int | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None  # paused collectors wait on it
+        self._main_room: asyncio.Future[None] | None = None  # tee's feeder waits on it
+
+    def start(self) -> None:
+        if self.kind != "merge":
+            self.run.spawn(self._feed())
+        for b in range(len(self.ends)):
+            self.run.spawn(self._collect(b))
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        upstream = self.upstream
+        while not self.run.stopping:
+            item = upstream.get_nowait()
+            if item is EMPTY:
+                item = await upstream.get()
+            if item is END or self.run.stopping:
+                break
+            self.stats.items_in += 1
+            self.stats.calls += 1
+            try:
+                await self._dispatch(item)
+            except Exception as exc:  # a router raised, or no branch takes the item
+                exc.add_note(f"conveyor: {self.step.kind} at {self.step.defined_at}, on item {short_repr(item)}")
+                self.run.fail(exc)
+                return
+            self.stats.finished_calls += 1
+        if self.run.stopping:
+            return
+        for inlet in self.inlets:
+            inlet.close()
+        self.fed_all = True
+        self.wake_reader()
+
+    async def _dispatch(self, item: Any) -> None:
+        if self.kind == "route":
+            await self._route(item)
+            return
+        if self.kind == "fork":
+            self.inputs.append(item)
+        for inlet in self.inlets:
+            await inlet.put(item)
+            if self.tracking:
+                inlet.put_nowait(BOUNDARY)
+        if self.kind == "tee":
+            while len(self.ready) >= self.window and not self.run.stopping:
+                self._main_room = self.run.loop.create_future()
+                try:
+                    await self._main_room
+                finally:
+                    self._main_room = None
+            self.ready.append(item)
+            self.wake_reader()
+
+    async def _route(self, item: Any) -> None:
+        router = self.step.router
+        assert router is not None
+        index = router(item)
+        if index == NO_ROUTE:
+            raise NoRouteError(
+                f"no branch of route at {self.step.defined_at} ({self.step.rule}) takes item "
+                f"{short_repr(item)}; give the route a default branch (otherwise= / default=) for "
+                f"the rest: items are never dropped silently"
+            )
+        if self.tracking:
+            self.routes.append(index)
+            self.wake_reader()
+        inlet = self.inlets[index]
+        await inlet.put(item)
+        if self.tracking:
+            inlet.put_nowait(BOUNDARY)
+
+    # -- collecting ------------------------------------------------------------------------
+
+    async def _collect(self, b: int) -> None:
+        end = self.ends[b]
+        held = self.held[b]
+        shared = not self.in_order or self.kind in ("tee", "merge")
+        while not self.run.stopping:
+            item = end.get_nowait()
+            if item is EMPTY:
+                item = await end.get()
+            if item is END or self.run.stopping:
+                break
+            if self.kind == "tee":
+                continue  # a side branch's outputs are drained; its stages count them
+            (self.ready if shared else held).append(item)
+            self.wake_reader()
+            while self._should_pause(b, shared) and not self.run.stopping:
+                if self._room is None or self._room.done():
+                    self._room = self.run.loop.create_future()
+                await self._room
+        if self.run.stopping:
+            return
+        self.ended[b] = True
+        self.wake_reader()
+
+    def _should_pause(self, b: int, shared: bool) -> bool:
+        if shared:
+            return len(self.ready) >= self.window
+        return len(self.held[b]) >= self.window and self.waiting_on in (None, b)
+
+    def _wake_collectors(self) -> None:
+        _wake(self._room)
+
+    # -- the outlet ------------------------------------------------------------------------
+
+    def get_nowait(self) -> Any:
+        if self.kind in ("tee", "merge") or not self.in_order:
+            return self._next_ready()
+        if self.kind == "fan":
+            return self._next_fan()
+        if self.kind == "route":
+            return self._next_routed()
+        return self._next_pair()
+
+    async def get(self) -> Any:
+        while True:
+            item = self.get_nowait()
+            if item is not EMPTY:
+                return item
+            if self.run.stopping:
+                return END
+            self._reader = self.run.loop.create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+
+    def wake_reader(self) -> None:
+        _wake(self._reader)
+
+    def _all_done(self) -> bool:
+        return self.fed_all and all(self.ended)
+
+    def _next_ready(self) -> Any:
+        if self.ready:
+            item = self.ready.popleft()
+            self._wake_collectors()
+            _wake(self._main_room)
+            return self._out(item)
+        return END if self._all_done() else EMPTY
+
+    def _pop(self, b: int) -> Any:
+        """The next thing branch ``b`` produced, or EMPTY (then the outlet waits on ``b``)."""
+        held = self.held[b]
+        if held:
+            self.waiting_on = None
+            item = held.popleft()
+            self._wake_collectors()
+            return item
+        if self.waiting_on != b:
+            self.waiting_on = b
+            self._wake_collectors()  # others may run ahead while we wait on b
+        return EMPTY
+
+    def _next_fan(self) -> Any:
+        count = len(self.held)
+        while True:
+            item = self._pop(self.branch)
+            if item is EMPTY:
+                return END if self._all_done() and not any(self.held) else EMPTY
+            if item is BOUNDARY:
+                self.branch = (self.branch + 1) % count
+                continue
+            return self._out(item)
+
+    def _next_routed(self) -> Any:
+        while True:
+            if not self.routes:
+                return END if self._all_done() else EMPTY
+            item = self._pop(self.routes[0])
+            if item is EMPTY:
+                return EMPTY
+            if item is BOUNDARY:
+                self.routes.popleft()
+                continue
+            return self._out(item)
+
+    def _next_pair(self) -> Any:
+        count = len(self.held)
+        while True:
+            while self.branch < count:
+                item = self._pop(self.branch)
+                if item is EMPTY:
+                    return END if self._all_done() and not self.inputs else EMPTY
+                if item is BOUNDARY:
+                    self.branch += 1
+                else:
+                    self.parts[self.branch].append(item)
+            self.branch = 0
+            parts, self.parts = self.parts, [[] for _ in range(count)]
+            source = self.inputs.popleft()
+            pair = self._paired(source, parts)
+            if pair is not None:
+                return self._out(pair)
+            if self.run.stopping:
+                return END
+
+    def _paired(self, item: Any, parts: list[list[Any]]) -> tuple[Any, ...] | None:
+        for b, answers in enumerate(parts):
+            if len(answers) > 1:
+                error = BranchShapeError(
+                    f"{self.step.branch_path(b)} gave {len(answers)} outputs for item {short_repr(item)}; "
+                    f"a fork pairs exactly one answer per branch per item (return one value, e.g. a "
+                    f"list, or use fan(...) to merge several outputs)"
+                )
+                self.run.fail(error)
+                return None
+        if any(not answers for answers in parts):
+            empty = [self.step.labels[b] for b, answers in enumerate(parts) if not answers]
+            self.stats.skipped += 1
+            log.info(
+                "%s: dropped item %s: branch(es) %s gave no answer (filtered or skipped)",
+                self.step.name, short_repr(item), ", ".join(map(repr, empty)),
+                extra={"task_name": self.step.name},
+            )
+            return None
+        return tuple(answers[0] for answers in parts)
+
+    def _out(self, item: Any) -> Any:
+        self.stats.items_out += 1
+        return item
+
+    def __repr__(self) -> str:
+        return f"<BranchNode {self.step.name} held={[len(h) for h in self.held]} ready={len(self.ready)}>"
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
