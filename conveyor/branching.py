@@ -170,8 +170,9 @@ def route(predicate: Callable[[Any], object], then: Any, otherwise: Any = None, 
         return 1 if has_otherwise else NO_ROUTE
 
     name = getattr(predicate, "__name__", "predicate")
+    narrowed, is_type_is = narrowed_by_predicate(predicate)
     return _build(
-        "route", parts, router=choose, narrowed=(narrowed_by_predicate(predicate), None),
+        "route", parts, router=choose, narrowed=(narrowed, None), narrows_rest=is_type_is,
         rule=f"by {name}(item)", labels=(f"{name}: yes", "otherwise")[: len(parts)],
     )
 
@@ -322,6 +323,7 @@ def _build(
     minimum: int = 1,
     router: Callable[[Any], int] | None = None,
     narrowed: tuple[Any, ...] = (),
+    narrows_rest: bool = False,
     rule: str = "",
     labels: tuple[str, ...] | None = None,
 ) -> Pipeline[Any, Any]:
@@ -331,6 +333,6 @@ def _build(
     check_branches(kind, branches, minimum=minimum)
     combinator = Combinator(
         kind, branches, labels or tuple(label_of(b) for b in branches), caller_site(3),
-        router=router, narrowed=narrowed, rule=rule,
+        router=router, narrowed=narrowed, narrows_rest=narrows_rest, rule=rule,
     )
     return Pipeline((combinator,))

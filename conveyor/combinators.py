@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from conveyor.errors import PipelineTypeError
 from conveyor.stage_types import NOTHING, StageTypes
 from conveyor.typecheck import Junction, TypecheckMode, flow_through
-from conveyor.typerules import type_repr
+from conveyor.typerules import Verdict, check_fit, type_repr
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
@@ -53,6 +53,8 @@ class Combinator:
     router: Router | None = None
     narrowed: tuple[Any, ...] = ()
     rule: str = ""  # route: how it chooses, for messages and diagrams
+    #: route by a TypeIs predicate: the other branch gets what the predicate rules out.
+    narrows_rest: bool = False
     #: merge: plain data sources (iterables / async iterables) by branch index.
     data: Mapping[int, Iterable[Any] | AsyncIterable[Any]] = field(default_factory=dict)
 
@@ -84,7 +86,8 @@ class Combinator:
         return StageTypes(input=incoming, output=self._combined(incoming, outputs), side={})
 
     def describe(self) -> str:
-        return f"{self.kind}, {len(self.branches)} branches" + (f", {self.rule}" if self.rule else "")
+        count = len(self.branches)
+        return f"{self.kind}, {count} branch{'es' if count != 1 else ''}" + (f", {self.rule}" if self.rule else "")
 
     def branch_path(self, index: int) -> str:
         return f"branch {self.labels[index]!r} ({index + 1} of {len(self.branches)}) of {self.kind} at {_short(self.defined_at)}"
@@ -117,8 +120,12 @@ class Combinator:
         return first, self._combined(produced, outputs), tuple(flows)
 
     def _incoming(self, index: int, produced: Any) -> Any:
-        if self.kind == "route" and index < len(self.narrowed) and self.narrowed[index] is not None:
+        if self.kind != "route":
+            return produced
+        if index < len(self.narrowed) and self.narrowed[index] is not None:
             return self.narrowed[index]
+        if self.narrows_rest and index == 1 and self.narrowed and self.narrowed[0] is not None:
+            return _without(produced, self.narrowed[0])
         return produced
 
     def _check_outputs(self, outputs: Sequence[Any]) -> None:
@@ -140,6 +147,14 @@ class Combinator:
 
     def __repr__(self) -> str:
         return f"<{self.kind} {', '.join(self.labels)} defined at {self.defined_at}>"
+
+
+def _without(produced: Any, taken: Any) -> Any:
+    """``A | B`` without the members that fit ``taken`` (what a TypeIs rules out)."""
+    if not _is_union(produced):
+        return produced
+    rest = [m for m in typing.get_args(produced) if check_fit(m, taken).verdict is not Verdict.FITS]
+    return union_of(rest) if rest else produced
 
 
 def union_of(types: Sequence[Any]) -> Any:
@@ -213,19 +228,20 @@ def check_branches(kind: str, branches: Sequence[Pipeline[Any, Any]], *, minimum
             )
 
 
-def narrowed_by_predicate(predicate: Callable[[Any], Any]) -> Any:
-    """``G`` when the predicate is annotated ``-> TypeIs[G]`` or ``-> TypeGuard[G]``, else None."""
+def narrowed_by_predicate(predicate: Callable[[Any], Any]) -> tuple[Any, bool]:
+    """(``G``, is it ``TypeIs``) when the predicate is annotated ``-> TypeIs[G]`` or
+    ``-> TypeGuard[G]``; (None, False) otherwise. Only TypeIs narrows the "no" side."""
     try:
-        hints = typing.get_type_hints(predicate)
+        returns = typing.get_type_hints(predicate).get("return")
     except Exception:
-        return None
-    returns = hints.get("return")
+        return None, False
     origin = typing.get_origin(returns)
-    names = {getattr(origin, "_name", None), getattr(origin, "__name__", None), repr(origin)}
-    if any(n in ("TypeIs", "TypeGuard") or (isinstance(n, str) and n.endswith((".TypeIs", ".TypeGuard"))) for n in names):
-        args = typing.get_args(returns)
-        return args[0] if args else None
-    return None
+    name = str(getattr(origin, "_name", None) or getattr(origin, "__name__", None) or repr(origin))
+    for form in ("TypeIs", "TypeGuard"):
+        if name == form or name.endswith(f".{form}"):
+            args = typing.get_args(returns)
+            return (args[0] if args else None), form == "TypeIs"
+    return None, False
 
 
 def check_predicate(kind: str, predicate: object) -> None:

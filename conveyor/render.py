@@ -318,7 +318,7 @@ def _figure(name: str, value: int, alert: str) -> str:
 def _combinator_node(dot: graphviz.Digraph, node: str, step: Combinator, stats: StageStats | None) -> None:
     """A branching step: where items split (fan, fork, route, tee) or streams meet (merge)."""
     rows = [f'<TR><TD CELLPADDING="3"><B>{_h(step.kind)}</B></TD></TR>']
-    rows.append(_small_row(f"{len(step.branches)} branches" + (f", {step.rule}" if step.rule else "")))
+    rows.append(_small_row(step.describe().partition(", ")[2]))
     if stats is not None:
         rows.append(_small_row(f"in {stats.items_in} · out {stats.items_out}" + (f" · skipped {stats.skipped}" if stats.skipped else "")))
     table = (

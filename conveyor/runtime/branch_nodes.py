@@ -136,6 +136,12 @@ class BranchNode:
         self.branch = 0  # ordered fan / fork: the branch the outlet is reading for this item
         self.parts: list[list[Any]] = [[] for _ in range(count)]  # fork: answers so far
         self.waiting_on: int | None = None
+        # Nested in an ordered branch, this step passes its upstream's BOUNDARY markers
+        # on: ``marks`` holds, for each, how many items had been fed before it.
+        self.marks: deque[int] = deque()
+        self.fed = 0  # items fed to the branches
+        self.done_items = 0  # items whose outputs the outlet has handed on in full
+        self.fresh = True  # nothing of the current item handed on yet
         self._reader: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None  # paused collectors wait on it
         self._main_room: asyncio.Future[None] | None = None  # tee's feeder waits on it
@@ -156,6 +162,9 @@ class BranchNode:
                 item = await upstream.get()
             if item is END or self.run.stopping:
                 break
+            if item is BOUNDARY:  # from an enclosing ordered branch
+                self._outer_boundary()
+                continue
             self.stats.items_in += 1
             self.stats.calls += 1
             try:
@@ -172,7 +181,15 @@ class BranchNode:
         self.fed_all = True
         self.wake_reader()
 
+    def _outer_boundary(self) -> None:
+        if self.kind == "tee":
+            self.ready.append(BOUNDARY)  # tee's main line is its input, in order
+        else:
+            self.marks.append(self.fed)
+        self.wake_reader()
+
     async def _dispatch(self, item: Any) -> None:
+        self.fed += 1
         if self.kind == "route":
             await self._route(item)
             return
@@ -294,19 +311,37 @@ class BranchNode:
             self._wake_collectors()  # others may run ahead while we wait on b
         return EMPTY
 
+    def _mark_due(self) -> bool:
+        """Is an enclosing branch's BOUNDARY due before the current item's outputs?"""
+        if self.fresh and self.marks and self.marks[0] == self.done_items:
+            self.marks.popleft()
+            return True
+        return False
+
+    def _item_done(self) -> None:
+        self.done_items += 1
+        self.fresh = True
+
     def _next_fan(self) -> Any:
         count = len(self.held)
         while True:
+            if self._mark_due():
+                return BOUNDARY
             item = self._pop(self.branch)
             if item is EMPTY:
                 return END if self._all_done() and not any(self.held) else EMPTY
             if item is BOUNDARY:
                 self.branch = (self.branch + 1) % count
+                if self.branch == 0:
+                    self._item_done()
                 continue
+            self.fresh = False
             return self._out(item)
 
     def _next_routed(self) -> Any:
         while True:
+            if self._mark_due():
+                return BOUNDARY
             if not self.routes:
                 return END if self._all_done() else EMPTY
             item = self._pop(self.routes[0])
@@ -314,12 +349,16 @@ class BranchNode:
                 return EMPTY
             if item is BOUNDARY:
                 self.routes.popleft()
+                self._item_done()
                 continue
+            self.fresh = False
             return self._out(item)
 
     def _next_pair(self) -> Any:
         count = len(self.held)
         while True:
+            if self.branch == 0 and not any(self.parts) and self._mark_due():
+                return BOUNDARY
             while self.branch < count:
                 item = self._pop(self.branch)
                 if item is EMPTY:
@@ -331,6 +370,7 @@ class BranchNode:
             self.branch = 0
             parts, self.parts = self.parts, [[] for _ in range(count)]
             source = self.inputs.popleft()
+            self._item_done()
             pair = self._paired(source, parts)
             if pair is not None:
                 return self._out(pair)
@@ -359,7 +399,8 @@ class BranchNode:
         return tuple(answers[0] for answers in parts)
 
     def _out(self, item: Any) -> Any:
-        self.stats.items_out += 1
+        if item is not BOUNDARY:
+            self.stats.items_out += 1
         return item
 
     def __repr__(self) -> str:
