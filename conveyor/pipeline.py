@@ -30,7 +30,7 @@ from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_throu
 if TYPE_CHECKING:
     from typing import Never
 
-    from conveyor.task import _Producer, _Source, _Stage
+    from conveyor.task import Source, _Producer, _Stage
 
 __all__ = ["Pipeline", "Step"]
 
@@ -241,7 +241,7 @@ class Pipeline(Generic[In, Out]):
     # A source runs without data; any other pipeline needs it (also statically).
     @overload
     def __call__(
-        self: _Source[_A],
+        self: Source[_A],
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
@@ -278,7 +278,7 @@ class Pipeline(Generic[In, Out]):
 
     @overload
     def as_completed(
-        self: _Source[_A],
+        self: Source[_A],
         *,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
@@ -340,13 +340,13 @@ class Pipeline(Generic[In, Out]):
 
     # -- as a side input ------------------------------------------------------------------
 
-    def as_list(self: _Source[_A]) -> list[_A]:
+    def as_list(self: Source[_A]) -> list[_A]:
         """This source pipeline as a side input that receives all of its items, run once
         per run: ``task.with_inputs(names=pipeline.as_list())``. Typed ``list[T]`` so that
         every type checker compares it with the parameter (see :func:`conveyor.side`)."""
         return ItemsSideInput(self, f"{_spelled(self)}.as_list()", all_items=True)  # type: ignore[return-value]
 
-    def as_single(self: _Source[_A]) -> _A:
+    def as_single(self: Source[_A]) -> _A:
         """This source pipeline as a side input that receives its one item (any other
         number of items fails the run), run once per run. Typed as the item."""
         return ItemsSideInput(self, f"{_spelled(self)}.as_single()", all_items=False)  # type: ignore[return-value]

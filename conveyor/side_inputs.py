@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import inspect
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 if TYPE_CHECKING:
     from conveyor.stream import Stream
-    from conveyor.task import _Source
+    from conveyor.task import Source
 
 __all__ = [
     "SideInputKind",
@@ -68,7 +69,7 @@ class SideInput:
         return f"{self.kind.value} {getattr(self.source, 'name', type(self.source).__name__)}"
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class OnceAwaitable:
     """Shares one await of a coroutine among every run that needs its value.
 
@@ -80,6 +81,15 @@ class OnceAwaitable:
     awaitable: Awaitable[Any]
     _outcome: tuple[bool, Any] | None = None
     _pending: asyncio.Future[Any] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if inspect.iscoroutine(self.awaitable):
+            # A pipeline built but never run (or stopped before this side input was
+            # resolved) never awaits the coroutine: it is ours to close, quietly. A
+            # finalizer (not __del__) holds it, so that when both are garbage in one
+            # collection (a module's namespace, say) the coroutine is still open when
+            # we close it, instead of being finalized first with "never awaited".
+            weakref.finalize(self, _close_unstarted, self.awaitable)
 
     async def get(self) -> Any:
         if not inspect.iscoroutine(self.awaitable):
@@ -101,13 +111,6 @@ class OnceAwaitable:
         self._settle(True, value)
         return value
 
-    def __del__(self) -> None:
-        # A pipeline built but never run (or stopped before this side input was
-        # resolved) never awaits the coroutine: it is ours to close, quietly.
-        awaitable = self.awaitable
-        if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
-            awaitable.close()
-
     def _settle(self, ok: bool, value: Any) -> None:
         if isinstance(value, asyncio.CancelledError):
             # The coroutine is spent; later runs get a clear error instead of a reuse crash.
@@ -124,6 +127,11 @@ class OnceAwaitable:
             else:
                 pending.set_exception(value)
                 pending.exception()  # mark retrieved: the awaiting run reports it
+
+
+def _close_unstarted(coroutine: Any) -> None:
+    if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+        coroutine.close()
 
 
 # -- deferred side inputs: markers that type-check as their value -------------------------------
@@ -273,7 +281,7 @@ class ItemsSideInput(DeferredSideInput):
 @overload
 def side(source: Stream[T], /) -> T: ...
 @overload
-def side(source: _Source[T], /) -> T: ...
+def side(source: Source[T], /) -> T: ...
 @overload
 def side(source: Awaitable[T], /) -> T: ...
 

@@ -87,7 +87,7 @@ if TYPE_CHECKING:
         @property
         def __conveyor_out__(self) -> _Deliverable: ...
 
-    class _Source(Protocol[_O_co]):
+    class Source(Protocol[_O_co]):
         """A source (a task or pipeline that takes no items, required side inputs bound)
         producing ``O`` items: it runs without data, and may be a side input."""
 
@@ -97,7 +97,7 @@ if TYPE_CHECKING:
         @property
         def __conveyor_takes__(self) -> Never: ...
 
-    class _NeedsSideInputs(Protocol):
+    class TaskWithUnboundSideInputs(Protocol):
         """A task with a required positional side input still unbound (one that more
         than the item must be given to): calling it names :class:`BindSideInputsFirst`."""
 
@@ -191,7 +191,7 @@ class Task(Generic[In, Out, P]):
             raise NotImplementedError
 
         # What it takes, read covariantly (against In's declared variance, on purpose):
-        # only a source's is Never, so ``_Source`` tells sources from the rest, which
+        # only a source's is Never, so ``Source`` tells sources from the rest, which
         # ``__conveyor_stage__`` cannot (a Callable[[str], O] is a Callable[[Never], O]).
         @property
         def __conveyor_takes__(self) -> In:  # type: ignore[misc]
@@ -215,13 +215,13 @@ class Task(Generic[In, Out, P]):
         return Pipeline.of(self) | other
 
     @overload
-    def __call__(self: _Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
+    def __call__(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
     def __call__(
         self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
     ) -> Stream[_O]: ...
     @overload
-    def __call__(self: _NeedsSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
+    def __call__(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
 
     def __call__(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results in input order."""
@@ -231,13 +231,13 @@ class Task(Generic[In, Out, P]):
         return pipeline(data, **run_options)
 
     @overload
-    def as_completed(self: _Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
+    def as_completed(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
     def as_completed(
         self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
     ) -> Stream[_O]: ...
     @overload
-    def as_completed(self: _NeedsSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
+    def as_completed(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
 
     def as_completed(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results as they complete."""
@@ -282,14 +282,14 @@ class Task(Generic[In, Out, P]):
             return f"{message}; did you mean {close[0]!r}?"
         return f"{message}; its side inputs are: {', '.join(names) or 'none'}"
 
-    def as_list(self: _Source[_O]) -> list[_O]:
+    def as_list(self: Source[_O]) -> list[_O]:
         """This source task as a side input that receives all of its items, run once per
         run: ``task.with_inputs(names=names.as_list())``. Typed ``list[T]`` so that every
         type checker compares it with the parameter (see :func:`conveyor.side`)."""
         name = getattr(self, "name", "task")
         return ItemsSideInput(self, f"{name}.as_list()", all_items=True)  # type: ignore[return-value]
 
-    def as_single(self: _Source[_O]) -> _O:
+    def as_single(self: Source[_O]) -> _O:
         """This source task as a side input that receives its one item (any other number
         of items fails the run), run once per run. Typed as the item."""
         name = getattr(self, "name", "task")

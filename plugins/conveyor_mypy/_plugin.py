@@ -84,6 +84,8 @@ _METHOD_HOOKS: dict[tuple[str, str], Callable[[MethodContext], Type]] = {
     ("with_inputs", "task"): _safe(side_inputs.with_inputs_hook, _default_type),
     ("__call__", "task"): _safe(calls.call_hook, _default_type),
     ("as_completed", "task"): _safe(calls.call_hook, _default_type),
+    ("__call__", "pipeline"): _safe(calls.call_hook, _default_type),
+    ("as_completed", "pipeline"): _safe(calls.call_hook, _default_type),
 }
 
 

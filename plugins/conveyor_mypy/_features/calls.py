@@ -5,17 +5,22 @@
   them from the data as for any generic function: ``ident(["a"])`` streams ``str``.
 - A task with unbound required side inputs cannot run: plain typing reports the call
   as matching no overload; the plugin says which side inputs are missing instead.
+- A call without data runs a source (the overload without a ``data`` parameter);
+  plain typing rejects it for any other typed stage, and the plugin for a generic one
+  (whose ``Any`` input plain typing cannot tell from a source's).
 """
 
 from __future__ import annotations
 
-from mypy.nodes import ARG_OPT, ARG_STAR2, CallExpr, MemberExpr
+from mypy import errorcodes
+from mypy.nodes import ARG_NAMED, ARG_OPT, ARG_POS, ARG_STAR, ARG_STAR2, CallExpr, MemberExpr
 from mypy.plugin import MethodContext, MethodSigContext
 from mypy.types import FunctionLike, Type, UnionType
 
 from conveyor_mypy import _consts
+from conveyor_mypy._errors import NEEDS_ITEMS
 from conveyor_mypy._features.side_inputs import report_unbound
-from conveyor_mypy._stages import any_type, named_type, read_stage
+from conveyor_mypy._stages import any_type, expr_name, named_type, quoted, read_stage
 
 
 def call_signature(ctx: MethodSigContext) -> FunctionLike:
@@ -30,8 +35,8 @@ def call_signature(ctx: MethodSigContext) -> FunctionLike:
             arg_types=[obj, any_type()], arg_kinds=[ARG_OPT, ARG_STAR2], arg_names=["data", "run_options"],
             ret_type=stream, variables=[],
         )
-    if not stage.variables or not sig.arg_types:
-        return sig
+    if not stage.variables or not sig.arg_names or sig.arg_names[0] != "data":
+        return sig  # not generic, or the overload for a source (no data)
     data = UnionType.make_union(
         [
             ctx.api.named_generic_type("typing.Iterable", [stage.input]),
@@ -49,4 +54,20 @@ def call_hook(ctx: MethodContext) -> Type:
             callee = ctx.context.callee
             receiver = callee.expr if isinstance(callee, MemberExpr) and callee.name == "as_completed" else callee
         report_unbound(ctx.api, stage, receiver, ctx.context)
+    elif stage is not None and stage.variables and not stage.is_source and _without_data(ctx.context):
+        receiver = ctx.context.callee if isinstance(ctx.context, CallExpr) else None
+        if isinstance(receiver, MemberExpr) and receiver.name == "as_completed":
+            receiver = receiver.expr
+        name = quoted(stage.first or expr_name(receiver, last=False), "this task")
+        ctx.api.fail(NEEDS_ITEMS.format(task=name), ctx.context, code=errorcodes.CALL_ARG)
     return ctx.default_return_type
+
+
+def _without_data(call: object) -> bool:
+    """``task()`` / ``task(max_in_flight=2)``: no positional argument and no ``data=``."""
+    if not isinstance(call, CallExpr):
+        return False
+    for kind, name in zip(call.arg_kinds, call.arg_names):
+        if kind in (ARG_POS, ARG_STAR, ARG_STAR2) or (kind == ARG_NAMED and name == "data"):
+            return False
+    return True
