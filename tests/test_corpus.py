@@ -83,9 +83,10 @@ def _string_constants(path: Path) -> dict[str, str]:
     return found
 
 
-def _execute(path: Path) -> ModuleType:
+def _execute(path: Path, *, keep_going: type[Exception] | None = None) -> ModuleType:
     """Import ``path`` as a fresh module (registered in sys.modules only while it runs,
-    so TypedDict / dataclass / get_type_hints can find its namespace)."""
+    so TypedDict / dataclass / get_type_hints can find its namespace). With
+    ``keep_going``, such an error ends the module's code but still returns the module."""
     name = f"_conveyor_corpus_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, path
@@ -93,6 +94,9 @@ def _execute(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except Exception as exc:
+        if keep_going is None or not isinstance(exc, keep_going):
+            raise
     finally:
         sys.modules.pop(name, None)
     return module

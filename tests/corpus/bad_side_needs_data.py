@@ -17,4 +17,4 @@ def greet(name: str, *, word: str) -> str:
     return f"{word} {name}"
 
 
-greeted = greet.with_inputs(word=side(shout))  # E: side-input
+greet.with_inputs(word=side(shout))  # E: side-input
