@@ -117,7 +117,7 @@ async def test_more_than_one_item_for_side_or_as_single_fails_the_run_naming_it(
 
 def test_a_type_mismatch_at_composition_names_the_parameter_and_the_task() -> None:
     with pytest.raises(PipelineTypeError, match=r"'keep'.*parameter 'allowed'") as info:
-        keep.with_inputs(allowed=names.as_single())  # one str, not a list[str]  # type: ignore[arg-type]
+        keep.with_inputs(allowed=names.as_single())  # type: ignore[arg-type]  # one str, not a list[str]
     assert "takes one item" in str(info.value)
 
     @single_task
