@@ -217,11 +217,11 @@ class Task(Generic[In, Out, P]):
     @overload
     def __call__(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
+    def __call__(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Unpack[_RunOptions]) -> Stream[Any]: ...
+    @overload
     def __call__(
         self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
     ) -> Stream[_O]: ...
-    @overload
-    def __call__(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
 
     def __call__(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results in input order."""
@@ -233,11 +233,11 @@ class Task(Generic[In, Out, P]):
     @overload
     def as_completed(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
+    def as_completed(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Unpack[_RunOptions]) -> Stream[Any]: ...
+    @overload
     def as_completed(
         self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
     ) -> Stream[_O]: ...
-    @overload
-    def as_completed(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Never) -> Stream[Any]: ...
 
     def as_completed(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results as they complete."""

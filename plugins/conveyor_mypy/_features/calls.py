@@ -34,7 +34,7 @@ def call_signature(ctx: MethodSigContext) -> FunctionLike:
         obj = ctx.api.named_generic_type("builtins.object", [])
         return sig.copy_modified(
             arg_types=[obj, any_type()], arg_kinds=[ARG_OPT, ARG_STAR2], arg_names=["data", "run_options"],
-            ret_type=stream, variables=[],
+            ret_type=stream, variables=[], unpack_kwargs=False,
         )
     if not sig.arg_names or sig.arg_names[0] != "data":
         return sig  # the overload for a source (no data)
