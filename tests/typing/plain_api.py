@@ -211,3 +211,6 @@ assert_type(repo.save, BatchTask[int, str, []])
 method_pipeline = repo.ids | repo.save | repo.tag
 assert_type(method_pipeline, Pipeline[Never, str])
 repo.tag | repo.save  # E (str into int)
+assert_type(repo.ids(), Stream[int])
+assert_type(repo.ids.as_list(), list[int])
+repo.tag()  # E (a method task that takes items needs data)
