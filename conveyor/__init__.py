@@ -10,6 +10,7 @@ from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, Pipel
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.side_inputs import SideInputMarkerError, side
 from conveyor.stream import Stream
 from conveyor.task import BatchTask, SingleTask, Task
 from conveyor.typecheck import TypecheckMode, typecheck_mode
@@ -31,6 +32,8 @@ __all__ = [
     "merge",
     "NoRouteError",
     "BranchShapeError",
+    "side",
+    "SideInputMarkerError",
     "ErrorHandler",
     "LoggingErrorHandler",
     "OnError",

@@ -22,6 +22,7 @@ from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
 from conveyor.stream import Stream
+from conveyor.side_inputs import ItemsSideInput
 from conveyor.stage_types import NOTHING
 from conveyor.task import NO_DATA, Task
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
@@ -29,7 +30,7 @@ from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_throu
 if TYPE_CHECKING:
     from typing import Never
 
-    from conveyor.task import _Producer, _Stage
+    from conveyor.task import Source, _Producer, _Stage
 
 __all__ = ["Pipeline", "Step"]
 
@@ -68,6 +69,10 @@ class Pipeline(Generic[In, Out]):
 
         @property
         def __conveyor_out__(self) -> Out:
+            raise NotImplementedError
+
+        @property
+        def __conveyor_takes__(self) -> In:  # type: ignore[misc]  # covariantly: see Task
             raise NotImplementedError
 
     def __init__(
@@ -233,6 +238,25 @@ class Pipeline(Generic[In, Out]):
 
     # -- running -----------------------------------------------------------------------
 
+    # A source runs without data; any other pipeline needs it (also statically).
+    @overload
+    def __call__(
+        self: Source[_A],
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
+        progress: bool = False,
+    ) -> Stream[_A]: ...
+    @overload
+    def __call__(
+        self,
+        data: Iterable[In] | AsyncIterable[In],
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
+        progress: bool = False,
+    ) -> Stream[Out]: ...
+
     def __call__(
         self,
         data: Iterable[In] | AsyncIterable[In] = NO_DATA,
@@ -240,7 +264,7 @@ class Pipeline(Generic[In, Out]):
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
         progress: bool = False,
-    ) -> Stream[Out]:
+    ) -> Stream[Any]:
         """Stream the results for ``data`` in input order.
 
         ``max_in_flight`` bounds how many items each stage holds at once (running, or
@@ -252,6 +276,24 @@ class Pipeline(Generic[In, Out]):
         """
         return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 
+    @overload
+    def as_completed(
+        self: Source[_A],
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
+        progress: bool = False,
+    ) -> Stream[_A]: ...
+    @overload
+    def as_completed(
+        self,
+        data: Iterable[In] | AsyncIterable[In],
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        check_items: CheckItems | None = None,
+        progress: bool = False,
+    ) -> Stream[Out]: ...
+
     def as_completed(
         self,
         data: Iterable[In] | AsyncIterable[In] = NO_DATA,
@@ -259,7 +301,7 @@ class Pipeline(Generic[In, Out]):
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         check_items: CheckItems | None = None,
         progress: bool = False,
-    ) -> Stream[Out]:
+    ) -> Stream[Any]:
         """Stream the results for ``data`` as soon as each is ready (completion order)."""
         return self._stream(data, ordered=False, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 
@@ -295,6 +337,19 @@ class Pipeline(Generic[In, Out]):
             raise TypeError(
                 f"pipeline data must be an iterable or async iterable of items, got {type(data).__name__}"
             )
+
+    # -- as a side input ------------------------------------------------------------------
+
+    def as_list(self: Source[_A]) -> list[_A]:
+        """This source pipeline as a side input that receives all of its items, run once
+        per run: ``task.with_inputs(names=pipeline.as_list())``. Typed ``list[T]`` so that
+        every type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        return ItemsSideInput(self, f"{_spelled(self)}.as_list()", all_items=True)  # type: ignore[return-value]
+
+    def as_single(self: Source[_A]) -> _A:
+        """This source pipeline as a side input that receives its one item (any other
+        number of items fails the run), run once per run. Typed as the item."""
+        return ItemsSideInput(self, f"{_spelled(self)}.as_single()", all_items=False)  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}>"
@@ -357,3 +412,9 @@ def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, An
     if isinstance(part, Task):
         return (part,)
     raise TypeError(f"cannot add {part!r} to a pipeline: expected a task or a pipeline")
+
+
+def _spelled(pipeline: object) -> str:
+    """A pipeline's name as the receiver of a method call in a message: ``(a | b)``."""
+    name = str(getattr(pipeline, "name", "pipeline"))
+    return f"({name})" if " | " in name else name

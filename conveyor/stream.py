@@ -123,6 +123,20 @@ class Stream(AsyncIterator[T], Generic[T]):
         if run is not None:
             run.cancel()
 
+    def as_list(self) -> list[T]:
+        """This stream as a side input that receives all of its items (consumed once):
+        ``task.with_inputs(names=pipeline(data).as_list())``. Typed ``list[T]`` so that
+        every type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        from conveyor.side_inputs import ItemsSideInput
+
+        return ItemsSideInput(self, f"stream of {self.pipeline.name}.as_list()", all_items=True)  # type: ignore[return-value]
+
+    def as_single(self) -> T:
+        """This stream as a side input that receives its one item; typed as the item."""
+        from conveyor.side_inputs import ItemsSideInput
+
+        return ItemsSideInput(self, f"stream of {self.pipeline.name}.as_single()", all_items=False)  # type: ignore[return-value]
+
     def __repr__(self) -> str:
         mode = "ordered" if self.options.ordered else "as completed"
         state = "not started" if self._run is None else self._run.state

@@ -26,7 +26,7 @@ from typing_extensions import ParamSpec  # PEP 696 default (``Task[In, Out]``), 
 from conveyor.concurrency import ConcurrencyGate
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy
-from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
+from conveyor.side_inputs import AwaitedSideInput, DeferredSideInput, ItemsSideInput, OnceAwaitable, SideInput, SideInputKind
 from conveyor.signature import TaskSignature, analyse, wants_all_items
 from conveyor.stage_types import StageTypes, stage_types
 
@@ -87,6 +87,23 @@ if TYPE_CHECKING:
         @property
         def __conveyor_out__(self) -> _Deliverable: ...
 
+    class Source(Protocol[_O_co]):
+        """A source (a task or pipeline that takes no items, required side inputs bound)
+        producing ``O`` items: it runs without data, and may be a side input."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[[Never], _O_co]: ...
+
+        @property
+        def __conveyor_takes__(self) -> Never: ...
+
+    class TaskWithUnboundSideInputs(Protocol):
+        """A task with a required positional side input still unbound (one that more
+        than the item must be given to): calling it names :class:`BindSideInputsFirst`."""
+
+        @property
+        def __conveyor_stage__(self) -> Callable[[Never, Never], object]: ...
+
     class _Method(Protocol[_G_contra, _I_contra, _O_co, _P2]):
         """A task declared as a method: ``self``, then the item, then side inputs."""
 
@@ -111,9 +128,10 @@ if TYPE_CHECKING:
         progress: bool
 
     @final
-    class UnboundSideInputs:
+    class BindSideInputsFirst:
         """What a task with unbound required side inputs takes as data: nothing. Bind
-        them with ``with_inputs(...)`` first. (Typing only, so that the error names it.)"""
+        them with ``with_inputs(...)`` first. (Typing only: a checker's message for
+        ``task(data)`` on such a task names it.)"""
 
 TaskKind = Literal["single", "batch"]
 
@@ -172,6 +190,13 @@ class Task(Generic[In, Out, P]):
         def __conveyor_out__(self) -> Out:
             raise NotImplementedError
 
+        # What it takes, read covariantly (against In's declared variance, on purpose):
+        # only a source's is Never, so ``Source`` tells sources from the rest, which
+        # ``__conveyor_stage__`` cannot (a Callable[[str], O] is a Callable[[Never], O]).
+        @property
+        def __conveyor_takes__(self) -> In:  # type: ignore[misc]
+            raise NotImplementedError
+
     # -- composition -----------------------------------------------------------------
 
     @overload
@@ -190,11 +215,13 @@ class Task(Generic[In, Out, P]):
         return Pipeline.of(self) | other
 
     @overload
-    def __call__(
-        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I] = ..., **run_options: Unpack[_RunOptions]
-    ) -> Stream[_O]: ...
+    def __call__(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
-    def __call__(self, data: UnboundSideInputs, **run_options: Never) -> Stream[Any]: ...  # see __or__
+    def __call__(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Unpack[_RunOptions]) -> Stream[Any]: ...
+    @overload
+    def __call__(
+        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
+    ) -> Stream[_O]: ...
 
     def __call__(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results in input order."""
@@ -204,11 +231,13 @@ class Task(Generic[In, Out, P]):
         return pipeline(data, **run_options)
 
     @overload
-    def as_completed(
-        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I] = ..., **run_options: Unpack[_RunOptions]
-    ) -> Stream[_O]: ...
+    def as_completed(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
     @overload
-    def as_completed(self, data: UnboundSideInputs, **run_options: Never) -> Stream[Any]: ...
+    def as_completed(self: TaskWithUnboundSideInputs, data: BindSideInputsFirst, **run_options: Unpack[_RunOptions]) -> Stream[Any]: ...
+    @overload
+    def as_completed(
+        self: _Stage[_I, _O], data: Iterable[_I] | AsyncIterable[_I], **run_options: Unpack[_RunOptions]
+    ) -> Stream[_O]: ...
 
     def as_completed(self, data: Any = NO_DATA, **run_options: Any) -> Stream[Any]:
         """Run this task alone over ``data`` and stream results as they complete."""
@@ -252,6 +281,19 @@ class Task(Generic[In, Out, P]):
         if close:
             return f"{message}; did you mean {close[0]!r}?"
         return f"{message}; its side inputs are: {', '.join(names) or 'none'}"
+
+    def as_list(self: Source[_O]) -> list[_O]:
+        """This source task as a side input that receives all of its items, run once per
+        run: ``task.with_inputs(names=names.as_list())``. Typed ``list[T]`` so that every
+        type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        name = getattr(self, "name", "task")
+        return ItemsSideInput(self, f"{name}.as_list()", all_items=True)  # type: ignore[return-value]
+
+    def as_single(self: Source[_O]) -> _O:
+        """This source task as a side input that receives its one item (any other number
+        of items fails the run), run once per run. Typed as the item."""
+        name = getattr(self, "name", "task")
+        return ItemsSideInput(self, f"{name}.as_single()", all_items=False)  # type: ignore[return-value]
 
     @property
     def unbound_side_inputs(self) -> tuple[str, ...]:
@@ -357,6 +399,10 @@ def _classify_side_input(task: Task[Any, Any], param: str, value: Any, annotatio
 
     task_name = task.name
     all_items = wants_all_items(annotation)
+    spelling: str | None = None
+    if isinstance(value, DeferredSideInput):
+        spelling = value._spelling
+        value, all_items = _unwrap(task_name, param, value, all_items)
     if isinstance(value, Task):
         value = Pipeline.of(value)
     if isinstance(value, Pipeline):
@@ -366,11 +412,28 @@ def _classify_side_input(task: Task[Any, Any], param: str, value: Any, annotatio
                 f"pass a pipeline that starts with a source task, or a Stream such as pipeline(data)"
             )
         check_side_input_flow(task, param, value.output_type, annotation, all_items)
-        return SideInput(param, SideInputKind.PIPELINE, value, all_items, annotation)
+        return SideInput(param, SideInputKind.PIPELINE, value, all_items, annotation, spelling)
     if isinstance(value, Stream):
         check_side_input_flow(task, param, value.pipeline.output_type, annotation, all_items)
-        return SideInput(param, SideInputKind.STREAM, value, all_items, annotation)
+        return SideInput(param, SideInputKind.STREAM, value, all_items, annotation, spelling)
     if inspect.isawaitable(value):  # checked when resolved, once its value exists
-        return SideInput(param, SideInputKind.AWAITABLE, OnceAwaitable(value), False, annotation)
+        return SideInput(param, SideInputKind.AWAITABLE, OnceAwaitable(value), False, annotation, spelling)
     check_side_input_value(task, param, value, annotation)
     return SideInput(param, SideInputKind.VALUE, value, False, annotation)
+
+
+def _unwrap(task_name: str, param: str, marker: DeferredSideInput, all_items: bool) -> tuple[Any, bool]:
+    """What a deferred side input stands for, and whether the parameter takes all items:
+    the same side input as the raw form, except that the spelling chooses one item or all."""
+    from conveyor.pipeline import Pipeline
+    from conveyor.stream import Stream
+
+    source = marker._source
+    if isinstance(marker, AwaitedSideInput):
+        return source, all_items
+    if isinstance(marker, ItemsSideInput) and isinstance(source, (Task, Pipeline, Stream)):
+        return source, marker._all_items
+    raise TypeError(
+        f"task {task_name!r}: side input {param!r} is {marker._spelling}, but side() takes an awaitable, "
+        f"a source pipeline or task, or a Stream (got {type(source).__name__}); bind a plain value as it is"
+    )

@@ -2,8 +2,10 @@
 
 Every parameter after the first is a side input, bound with `.with_inputs(...)`.
 A side input can be a plain value, an awaitable (awaited once per run) or a source
-pipeline (a task with no item parameter, run once per run; a `list[...]`
-annotation receives all of its items).
+pipeline (a task with no item parameter, run once per run). Written `side(...)`,
+`.as_list()` (all items) or `.as_single()` (one), the deferred ones type-check as
+their value in every checker (pyright and Pylance too); the mypy plugin also takes
+them as they are (`vat_rate=fetch_vat_rate()`, `regions=known_regions`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
-from conveyor import single_task
+from conveyor import side, single_task
 
 
 class Order(TypedDict):
@@ -54,8 +56,8 @@ async def enrich_data(order: Order, config: dict[str, str], vat_rate: float, reg
 async def main() -> list[EnrichedOrder]:
     pipeline = enrich_data.with_inputs(
         config={"enrichment_value": "processed"},  # a plain value
-        vat_rate=fetch_vat_rate(),  # an awaitable
-        regions=known_regions,  # a source task: all of its items, as a list
+        vat_rate=side(fetch_vat_rate()),  # an awaitable: its value
+        regions=known_regions.as_list(),  # a source task: all of its items, as a list
     )
     data: list[Order] = [{"id": 1, "region": "eu"}, {"id": 2, "region": "us"}]
     return await pipeline(data).collect()

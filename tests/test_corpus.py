@@ -1,10 +1,16 @@
 """The pipeline type-check corpus: tests/corpus/*.py, one small module per case.
 
 Each module composes pipelines at module level. ``good_*`` modules must import
-cleanly. ``bad_*`` modules hold exactly one composition marked with a trailing
-``# E: pipeline-mismatch`` comment; importing them must raise
-``conveyor.PipelineTypeError`` from that very line, with a message naming the two
-tasks at the faulty junction (the module's ``PRODUCER`` / ``CONSUMER`` constants).
+cleanly. ``bad_*`` modules hold exactly one line marked with a trailing comment
+naming the kind of mistake:
+
+- ``# E: pipeline-mismatch``: a composition (``|`` or ``add``); importing the module
+  must raise ``conveyor.PipelineTypeError`` from that very line, with a message naming
+  the two tasks at the faulty junction (the module's ``PRODUCER`` / ``CONSUMER``);
+- ``# E: side-input``: a side input of the wrong type (``with_inputs``); importing the
+  module must raise a TypeError from that line (at composition, or when the marked
+  line runs the pipeline and the side input resolves), naming the task and the
+  parameter (``CONSUMER`` / ``PARAMETER``).
 
 The same corpus is meant for the static checkers (mypy plugin, pyright): reuse
 :func:`corpus_cases` there.
@@ -26,7 +32,12 @@ import conveyor
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MARK = "# E: pipeline-mismatch"
-_MARK_RE = re.compile(r"#\s*E:\s*pipeline-mismatch\s*$")
+#: The kinds of mistake a bad module can mark, and the constants each must declare.
+KINDS: dict[str, tuple[str, ...]] = {
+    "pipeline-mismatch": ("PRODUCER", "CONSUMER"),
+    "side-input": ("CONSUMER", "PARAMETER"),
+}
+_MARK_RE = re.compile(r"#\s*E:\s*(?P<kind>pipeline-mismatch|side-input)\s*$")
 
 
 def corpus_cases() -> list[tuple[Path, int | None]]:
@@ -47,6 +58,15 @@ def _marked_lines(path: Path) -> list[int]:
     return [number for number, line in enumerate(lines, start=1) if _MARK_RE.search(line)]
 
 
+def corpus_kind(path: Path) -> str | None:
+    """The kind of mistake a bad module marks ("pipeline-mismatch", "side-input"), or None."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _MARK_RE.search(line)
+        if match:
+            return match["kind"]
+    return None
+
+
 def _string_constants(path: Path) -> dict[str, str]:
     """Module-level ``NAME = "text"`` assignments, read without running the module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -63,9 +83,10 @@ def _string_constants(path: Path) -> dict[str, str]:
     return found
 
 
-def _execute(path: Path) -> ModuleType:
+def _execute(path: Path, *, keep_going: type[Exception] | None = None) -> ModuleType:
     """Import ``path`` as a fresh module (registered in sys.modules only while it runs,
-    so TypedDict / dataclass / get_type_hints can find its namespace)."""
+    so TypedDict / dataclass / get_type_hints can find its namespace). With
+    ``keep_going``, such an error ends the module's code but still returns the module."""
     name = f"_conveyor_corpus_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, path
@@ -73,6 +94,9 @@ def _execute(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except Exception as exc:
+        if keep_going is None or not isinstance(exc, keep_going):
+            raise
     finally:
         sys.modules.pop(name, None)
     return module
@@ -107,12 +131,18 @@ def test_case_is_well_formed(path: Path) -> None:
         assert marked == [], f"good module {path.name} has marked lines {marked}"
     else:
         assert path.stem.startswith("bad_"), f"{path.name}: corpus modules are named good_* or bad_*"
-        assert len(marked) == 1, f"bad module {path.name} needs exactly one '{MARK}' line, has {marked}"
-        assert constants.get("PRODUCER") and constants.get("CONSUMER"), (
-            f"bad module {path.name} must declare PRODUCER = '...' and CONSUMER = '...'"
+        assert len(marked) == 1, f"bad module {path.name} needs exactly one marked line ('{MARK}'), has {marked}"
+        kind = corpus_kind(path)
+        assert kind is not None
+        needed = KINDS[kind]
+        assert all(constants.get(name) for name in needed), (
+            f"bad module {path.name} must declare {' and '.join(f'{name} = ...' for name in needed)}"
         )
         line = path.read_text(encoding="utf-8").splitlines()[marked[0] - 1]
-        assert "|" in line or ".add(" in line, f"{path.name}:{marked[0]} is not a composition"
+        if kind == "pipeline-mismatch":
+            assert "|" in line or ".add(" in line, f"{path.name}:{marked[0]} is not a composition"
+        else:
+            assert ".with_inputs(" in line, f"{path.name}:{marked[0]} binds no side input"
 
 
 def test_pipeline_type_error_exists() -> None:
@@ -137,7 +167,8 @@ def test_good_case_composes(path: Path) -> None:
 
 @pytest.mark.parametrize(("path", "line"), _BAD, ids=[_id(p) for p, _ in _BAD])
 def test_bad_case_raises_on_marked_line(path: Path, line: int) -> None:
-    error = getattr(conveyor, "PipelineTypeError", None)
+    kind = corpus_kind(path)
+    error: type[Exception] | None = getattr(conveyor, "PipelineTypeError", None) if kind == "pipeline-mismatch" else TypeError
     assert error is not None, "conveyor.PipelineTypeError does not exist (yet)"
     try:
         _execute(path)
@@ -147,11 +178,11 @@ def test_bad_case_raises_on_marked_line(path: Path, line: int) -> None:
         frames = _frames_in(exc, path)
         where = f"line {frames[-1].lineno}" if frames else "outside the module"
         pytest.fail(
-            f"{path.name}: expected PipelineTypeError on line {line}, got "
+            f"{path.name}: expected {error.__name__} on line {line}, got "
             f"{type(exc).__name__} at {where}: {exc}"
         )
     else:
-        pytest.fail(f"{path.name}: no PipelineTypeError; the mismatch on line {line} was accepted")
+        pytest.fail(f"{path.name}: no {error.__name__}; the mistake on line {line} was accepted")
 
     frames = _frames_in(caught, path)
     assert frames, f"{path.name}: the traceback does not pass through the module"
@@ -159,6 +190,6 @@ def test_bad_case_raises_on_marked_line(path: Path, line: int) -> None:
         f"{path.name}: raised from line {frames[-1].lineno}, expected the marked line {line}: {caught}"
     )
     constants = _string_constants(path)
-    message = str(caught)
-    for role in ("PRODUCER", "CONSUMER"):
+    message = "\n".join([str(caught), *getattr(caught, "__notes__", ())])
+    for role in KINDS[kind or ""]:
         assert constants[role] in message, f"{path.name}: message does not name the {role.lower()} {constants[role]!r}: {message}"

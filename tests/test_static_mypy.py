@@ -2,9 +2,10 @@
 
 One corpus, three checkers: the runtime composition check (tests/test_corpus.py),
 mypy (here) and pyright (tests/test_static_pyright.py) must agree on every ``|``
-verdict. With the plugin mypy flags exactly the marked line of every bad module,
-with the error code ``pipeline-mismatch`` (the marker's very name), and nothing
-else. Plain typing (mypy without the plugin, pyright) agrees except on the recorded
+verdict and every side input. With the plugin mypy flags exactly the marked line of
+every bad module, with the error code ``pipeline-mismatch`` for a mismatch at a ``|``
+(the marker's very name) or ``arg-type`` for a side input of the wrong type
+(``# E: side-input``: ``with_inputs``'s own argument check), and nothing else. Plain typing (mypy without the plugin, pyright) agrees except on the recorded
 cases that need the plugin's features.
 
 mypy runs in this process, once per configuration over all 61 modules and
@@ -30,17 +31,20 @@ from typing import Any
 
 import pytest
 
-from tests.test_corpus import CORPUS, _execute, corpus_cases
+from tests.test_corpus import CORPUS, _execute, corpus_cases, corpus_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 MYPY_CONFIG = ROOT / "tests" / "typing" / "mypy.ini"  # strict, and `plugins = conveyor_mypy`
 PLAIN_API = ROOT / "tests" / "typing" / "plain_api.py"
 CODE = "pipeline-mismatch"
+#: mypy's error code for each kind of marked mistake.
+CODES = {"pipeline-mismatch": CODE, "side-input": "arg-type"}
 
 #: Corpus cases plain typing cannot judge, and the plugin feature each one needs
 #: (the issue's list: side inputs as awaitables/streams, exact output types, generic
 #: tasks, readable messages). The pyright test records its own, equal or smaller, set.
 PLAIN_MYPY_GAPS: dict[str, str] = {
+    "good_side_inputs_raw": "side inputs passed as awaitables, pipelines or streams (plain typing: side(), as_list())",
     "good_unions": "exact output types (mypy joins `int | str` to `object` in overloads)",
     "bad_bounded_typevar": "generic tasks",
     "bad_constrained_typevar": "generic tasks",
@@ -133,12 +137,16 @@ def test_mypy_with_the_plugin_flags_exactly_the_marked_line(with_plugin: MypyRun
     if line is None:
         assert errors == [], f"{path.name}: a good module got errors: {errors}"
         return
-    assert [(e.line, e.code) for e in errors] == [(line, CODE)], (
-        f"{path.name}: expected exactly one [{CODE}] error, on line {line}; got {errors}"
+    code = CODES[corpus_kind(path) or ""]
+    assert [(e.line, e.code) for e in errors] == [(line, code)], (
+        f"{path.name}: expected exactly one [{code}] error, on line {line}; got {errors}"
     )
     message = errors[0].message
-    assert message.startswith("pipeline stage mismatch: "), message
     constants = _constants(path)
+    if code == "arg-type":  # the parameter, or side()'s own argument (a pipeline that needs data)
+        assert f'"{constants["PARAMETER"]}"' in message or 'to "side"' in message, message
+        return
+    assert message.startswith("pipeline stage mismatch: "), message
     for role in ("PRODUCER", "CONSUMER"):  # the same two tasks the runtime names
         assert repr(constants[role]) in message, f"{path.name}: the message does not name {constants[role]!r}: {message}"
 
@@ -206,7 +214,9 @@ def _runtime_namespace(path: Path) -> ModuleType:
     from conveyor import typecheck_mode
 
     with typecheck_mode("off"):  # a bad module's mismatch must not stop it half-way
-        return _execute(path)
+        if corpus_kind(path) != "side-input":
+            return _execute(path)
+        return _execute(path, keep_going=TypeError)  # its marked line (the last) may still raise
 
 
 def _runtime_repr(tp: object, *, source: bool = False) -> str:
@@ -275,5 +285,5 @@ def test_the_plugin_with_another_mypy(mypy: str) -> None:
     errors, _ = _parse(completed.stdout.splitlines())
     for path, line in _CASES:
         flagged = [(e.line, e.code) for e in errors if e.file == path.name]
-        assert flagged == ([(line, CODE)] if line else []), f"{mypy}: {path.name}: {flagged}"
+        assert flagged == ([(line, CODES[corpus_kind(path) or ""])] if line else []), f"{mypy}: {path.name}: {flagged}"
     assert {e.line for e in errors if e.file == PLAIN_API.name} == marked_lines(PLAIN_API)

@@ -66,6 +66,11 @@ async def _value_of(task: Task[Any, Any], side: SideInput) -> Any:
         items = await side.source().collect()
     if side.all_items:
         return items
+    if len(items) != 1 and side.spelling is not None:
+        raise ValueError(
+            f"side input {side.param!r} of task {task.name!r} is {side.spelling}, which takes exactly "
+            f"one item, but its {side.kind.value} produced {len(items)}; use .as_list() to receive all items"
+        )
     if len(items) != 1:
         raise ValueError(
             f"side input {side.param!r} of task {task.name!r} is not annotated as a list or "

@@ -28,4 +28,5 @@ NEEDS_DATA: Final = (
     "side input {param} of task {task} is a pipeline that needs input data; pass a pipeline "
     "that starts with a source task, or a Stream such as pipeline(data)"
 )
+NEEDS_ITEMS: Final = "{task} expects input data: call it with an iterable or async iterable of items"
 NOT_A_STAGE: Final = 'Argument to "add" of "Pipeline" must be a task or a pipeline, not "{given}"'

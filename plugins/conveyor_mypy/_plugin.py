@@ -16,11 +16,11 @@ from typing import TypeVar
 
 from mypy.nodes import TypeInfo
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, MethodSigContext, Plugin
+from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext, Plugin
 from mypy.types import FunctionLike, Type
 
 from conveyor_mypy import _consts
-from conveyor_mypy._features import calls, composition, side_inputs, stage_types
+from conveyor_mypy._features import calls, composition, options, side_inputs, stage_types
 
 _Ctx = TypeVar("_Ctx")
 _Result = TypeVar("_Result")
@@ -45,7 +45,7 @@ def _default_type(ctx: FunctionContext | MethodContext) -> Type:
     return ctx.default_return_type
 
 
-def _default_signature(ctx: MethodSigContext) -> FunctionLike:
+def _default_signature(ctx: MethodSigContext | FunctionSigContext) -> FunctionLike:
     return ctx.default_signature
 
 
@@ -57,9 +57,22 @@ def _batch_task(ctx: FunctionContext | MethodContext) -> Type:
     return stage_types.decorator_hook(ctx, batch=True)
 
 
+def _decorator_call(fullname: str, decorate: Callable[[FunctionContext], Type]) -> Callable[[FunctionContext], Type]:
+    def hook(ctx: FunctionContext) -> Type:
+        options.check_options(ctx, fullname)  # the options form: one message per bad option
+        return decorate(ctx)
+
+    hook.__name__ = decorate.__name__
+    return hook
+
+
 _FUNCTION_HOOKS: dict[str, Callable[[FunctionContext], Type]] = {
-    _consts.SINGLE_DECORATOR: _safe(_single_task, _default_type),
-    _consts.BATCH_DECORATOR: _safe(_batch_task, _default_type),
+    _consts.SINGLE_DECORATOR: _safe(_decorator_call(_consts.SINGLE_DECORATOR, _single_task), _default_type),
+    _consts.BATCH_DECORATOR: _safe(_decorator_call(_consts.BATCH_DECORATOR, _batch_task), _default_type),
+}
+_FUNCTION_SIGNATURE_HOOKS: dict[str, Callable[[FunctionSigContext], FunctionLike]] = {
+    _consts.SINGLE_DECORATOR: _safe(options.options_signature, _default_signature),
+    _consts.BATCH_DECORATOR: _safe(options.options_signature, _default_signature),
 }
 # ``@single_task(...)`` with options returns a decorator object; applying it is a method call.
 _DECORATOR_PROTOCOL_HOOKS: dict[str, Callable[[MethodContext], Type]] = {
@@ -84,6 +97,8 @@ _METHOD_HOOKS: dict[tuple[str, str], Callable[[MethodContext], Type]] = {
     ("with_inputs", "task"): _safe(side_inputs.with_inputs_hook, _default_type),
     ("__call__", "task"): _safe(calls.call_hook, _default_type),
     ("as_completed", "task"): _safe(calls.call_hook, _default_type),
+    ("__call__", "pipeline"): _safe(calls.call_hook, _default_type),
+    ("as_completed", "pipeline"): _safe(calls.call_hook, _default_type),
 }
 
 
@@ -96,6 +111,9 @@ class ConveyorPlugin(Plugin):
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         return _FUNCTION_HOOKS.get(fullname)
+
+    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        return _FUNCTION_SIGNATURE_HOOKS.get(fullname)
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
         cls, _, method = fullname.rpartition(".")

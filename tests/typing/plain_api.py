@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Never, assert_type
 
-from conveyor import BatchTask, Pipeline, SingleTask, Stream, batch_task, single_task
+from conveyor import BatchTask, Pipeline, SingleTask, Stream, batch_task, side, single_task
 from conveyor.task import NoOutput
 
 # -- stage types: each shape of function, bare and with options --------------------------------
@@ -77,6 +77,11 @@ def scale(number: int, factor: float, *, label: str = "") -> float:
     return number * factor
 
 
+@single_task
+def parse_back(number: int) -> str:
+    return str(number)
+
+
 assert_type(parse, SingleTask[str, int, []])
 assert_type(fetch, SingleTask[str, bytes, []])
 assert_type(chunks, SingleTask[int, bytes, []])
@@ -127,6 +132,36 @@ scale.with_inputs(2.0, "x")  # E (label is keyword-only)
 scale.with_inputs(2.0, label="x")
 
 
+async def load_factor() -> float:
+    return 2.0
+
+
+@single_task
+def keep(number: int, allowed: list[int]) -> int | None:
+    return number if number in allowed else None
+
+
+@single_task
+def numbers() -> Iterator[int]:
+    yield 1
+
+
+assert_type(side(load_factor()), float)
+assert_type(side(numbers), int)
+assert_type(side(numbers | parse_back), str)
+assert_type(side(numbers()), int)
+assert_type(numbers.as_list(), list[int])
+assert_type((numbers | parse_back).as_single(), str)
+assert_type(numbers().as_list(), list[int])
+scale.with_inputs(factor=side(load_factor()))
+keep.with_inputs(allowed=numbers.as_list())
+scale.with_inputs(factor=side(lines))  # E (str items, not float)
+keep.with_inputs(allowed=numbers.as_single())  # E (one int, not a list)
+side(parse)  # E (parse needs input data: not a source)
+parse.as_list()  # E (parse needs input data: not a source)
+side(42)  # E (not an awaitable, a source or a stream)
+
+
 # -- running ----------------------------------------------------------------------------------------
 
 
@@ -140,6 +175,15 @@ async def run() -> None:
     scale([1])  # E (unbound side input 'factor')
     parse(["1"], max_in_flight=None, check_items="all")
     parse(["1"], max_in_flite=3)  # E (no such run option)
+    parse()  # E (parse takes items: data is required)
+    parse.as_completed()  # E (likewise)
+    assert_type(lines(), Stream[str])
+    assert_type(lines.as_completed(max_in_flight=2), Stream[str])
+    assert_type((lines | tokenize)(), Stream[str])
+    lines(["a"])  # E (a source produces its own items)
+    (lines | tokenize)(["a"])  # E (likewise)
+    (parse | parse_back)()  # E (a pipeline that takes items needs data)
+    (parse | parse_back).as_completed(progress=True)  # E (likewise)
 
 
 # -- methods -----------------------------------------------------------------------------------------
@@ -167,3 +211,6 @@ assert_type(repo.save, BatchTask[int, str, []])
 method_pipeline = repo.ids | repo.save | repo.tag
 assert_type(method_pipeline, Pipeline[Never, str])
 repo.tag | repo.save  # E (str into int)
+assert_type(repo.ids(), Stream[int])
+assert_type(repo.ids.as_list(), list[int])
+repo.tag()  # E (a method task that takes items needs data)
