@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 import networkx as nx
 
@@ -23,7 +23,7 @@ from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
 from conveyor.stream import Stream
 from conveyor.stage_types import NOTHING
-from conveyor.task import NO_DATA, Task
+from conveyor.task import NO_DATA, Task, not_a_stage_message
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
 if TYPE_CHECKING:
@@ -88,7 +88,9 @@ class Pipeline(Generic[In, Out]):
         """This pipeline with ``more`` appended: only the new junctions are checked."""
         for stage in more:
             if not isinstance(stage, (Task, Combinator)):
-                raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
+                raise TypeError(not_a_stage_message(stage, "a pipeline"))
+            if isinstance(stage, Task):
+                stage.check_runnable()
             _check_bound(stage)
         stages = self._stages + more
         check_structure(stages, start=max(len(self._stages) - 1, 0))
@@ -228,8 +230,12 @@ class Pipeline(Generic[In, Out]):
 
     def __or__(self, other: object) -> Pipeline[Any, Any]:
         if not isinstance(other, (Task, Pipeline)):
-            return NotImplemented
+            raise TypeError(not_a_stage_message(other, f"<Pipeline {self.name}> | ..."))
         return self._extended(_stages_of(other))
+
+    def __ror__(self, other: Never) -> NoReturn:
+        # Only reached when the left operand is not a task or pipeline (those have __or__).
+        raise TypeError(not_a_stage_message(other, f"... | <Pipeline {self.name}>"))
 
     # -- running -----------------------------------------------------------------------
 
@@ -282,9 +288,10 @@ class Pipeline(Generic[In, Out]):
                 raise TypeError(f"{first!r} expects input data: call it with an iterable or async iterable of items")
             return
         if self.is_source:
+            source = self._stages[0]
             raise TypeError(
-                f"task {self._stages[0].name!r} is a source (it takes no item parameter) and produces "
-                f"its own items; call the pipeline without data"
+                f"task {source.name!r} is a source (it takes no item parameter) and produces "
+                f"its own items; call the pipeline without data{_keyword_only_hint(source)}"
             )
         if isinstance(data, (str, bytes, bytearray)):
             raise TypeError(
@@ -340,6 +347,10 @@ def _walk(pipeline: Pipeline[Any, Any], path: tuple[str, ...], found: list[tuple
                 _walk(branch, (*path, step.branch_path(index)), found)
 
 
+def _keyword_only_hint(stage: Step) -> str:
+    return stage.keyword_only_hint() if isinstance(stage, Task) else ""
+
+
 def _check_bound(stage: Step) -> None:
     """A pipeline can never bind side inputs later, so an unbound one is an error now."""
     missing = stage.unbound_side_inputs
@@ -347,7 +358,7 @@ def _check_bound(stage: Step) -> None:
         raise TypeError(
             f"task {stage.name!r} (defined at {stage.defined_at}) needs side input(s) "
             f"{', '.join(map(repr, missing))}; bind them first with {stage.name}.with_inputs("
-            f"{', '.join(f'{m}=...' for m in missing)})"
+            f"{', '.join(f'{m}=...' for m in missing)}){_keyword_only_hint(stage)}"
         )
 
 
@@ -356,4 +367,4 @@ def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, An
         return part.stages
     if isinstance(part, Task):
         return (part,)
-    raise TypeError(f"cannot add {part!r} to a pipeline: expected a task or a pipeline")
+    raise TypeError(not_a_stage_message(part, "Pipeline.add(...)"))
