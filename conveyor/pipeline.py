@@ -10,6 +10,7 @@ fits the output before them (see :mod:`conveyor.task` for the phantom members).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
@@ -18,6 +19,8 @@ import networkx as nx
 
 from conveyor.combinators import Combinator
 from conveyor.graph import build_graph, check_structure
+from conveyor.options import check_count, check_flag
+from conveyor.policy import short_repr
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
@@ -273,10 +276,12 @@ class Pipeline(Generic[In, Out]):
         self, data: Any, *, ordered: bool, max_in_flight: int | None, check_items: CheckItems | None, progress: bool
     ) -> Stream[Out]:
         self._check_runnable(data)
-        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
-            raise ValueError(f"max_in_flight must be a positive int or None (unbounded), got {max_in_flight!r}")
+        owner = f"pipeline {self.name!r}"
         options = RunOptions(
-            ordered=ordered, max_in_flight=max_in_flight, check_items=resolve_mode(check_items), progress=bool(progress)
+            ordered=ordered,
+            max_in_flight=check_count(owner, "max_in_flight", max_in_flight, minimum=1, optional=True),
+            check_items=resolve_mode(check_items, owner),
+            progress=check_flag(owner, "progress", progress),
         )
         return Stream(self, data, options)
 
@@ -297,6 +302,12 @@ class Pipeline(Generic[In, Out]):
             raise TypeError(
                 f"pipeline data must be an iterable of items, got a {type(data).__name__}; "
                 f"a {type(data).__name__} would be split into characters, so wrap it: [data]"
+            )
+        if not isinstance(data, (Iterable, AsyncIterable)) and inspect.isawaitable(data):
+            _close_if_coroutine(data)  # ours to drop: no "never awaited" warning on top of this error
+            raise TypeError(
+                f"pipeline {self.name!r} got {short_repr(data)} as its data, an awaitable and not "
+                f"an iterable of items: did you forget to await? pass (await ...) as the data"
             )
         if not isinstance(data, (Iterable, AsyncIterable)):
             raise TypeError(
@@ -337,6 +348,11 @@ class Pipeline(Generic[In, Out]):
         from conveyor.render import outline
 
         return outline(self)
+
+
+def _close_if_coroutine(value: object) -> None:
+    if inspect.iscoroutine(value):
+        value.close()
 
 
 def _walk(pipeline: Pipeline[Any, Any], path: tuple[str, ...], found: list[tuple[tuple[str, ...], Step]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, get_args
 from typeguard import TypeCheckError, check_type
 
 from conveyor.errors import ItemTypeError
+from conveyor.options import check_choice
 from conveyor.policy import short_repr
 from conveyor.stage_types import NOTHING
 from conveyor.task import Task
@@ -28,12 +29,13 @@ SAMPLE_EVERY: Final = 1000
 _MODES: Final = get_args(CheckItems)
 
 
-def resolve_mode(mode: CheckItems | None) -> CheckItems:
-    """The explicit mode, else $CONVEYOR_CHECK_ITEMS, else off."""
-    chosen = mode if mode is not None else os.environ.get(ENV_VAR) or "off"
+def resolve_mode(mode: CheckItems | None, owner: str = "conveyor") -> CheckItems:
+    """The explicit mode, else $CONVEYOR_CHECK_ITEMS, else off (errors start with ``owner``)."""
+    if mode is not None:
+        return check_choice(owner, "check_items", mode, _MODES)  # type: ignore[return-value]  # a member
+    chosen = os.environ.get(ENV_VAR) or "off"
     if chosen not in _MODES:
-        source = "check_items" if mode is not None else ENV_VAR
-        raise ValueError(f"{source}={chosen!r} is not an item-check mode; use one of {', '.join(map(repr, _MODES))}")
+        raise ValueError(f"{ENV_VAR}={chosen!r} is not an item-check mode; use one of {', '.join(map(repr, _MODES))}")
     return chosen  # type: ignore[return-value]  # membership checked above
 
 
