@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
@@ -31,7 +32,21 @@ async def prepare_call(task: Task[Any, Any]) -> Callable[[Any], Any]:
     return task.invoker.prepare(positional, keywords)
 
 
+# The side inputs being resolved by the work that led here. A run started while one is
+# resolved inherits it (tasks copy the context), so a side input whose value needs a
+# run of its own task is seen at once instead of waiting for itself forever.
+_RESOLVING: ContextVar[tuple[SideInput, ...]] = ContextVar("conveyor_resolving", default=())
+
+
 async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
+    chain = _RESOLVING.get()
+    if any(outer is side for outer in chain):
+        raise RuntimeError(
+            f"side input {side.param!r} ({side.label}) of task {task.name!r} depends on itself: "
+            f"computing it runs a pipeline with this very task and side input, which would wait "
+            f"for itself forever; give it a value that does not come from that pipeline"
+        )
+    token = _RESOLVING.set(chain + (side,))
     try:
         return await _value_of(task, side)
     except Exception as exc:
@@ -42,6 +57,8 @@ async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
         if note not in getattr(exc, "__notes__", ()):  # a shared awaitable's error is raised per run
             exc.add_note(note)
         raise
+    finally:
+        _RESOLVING.reset(token)
 
 
 async def _value_of(task: Task[Any, Any], side: SideInput) -> Any:
