@@ -421,7 +421,7 @@ def _task_name(fn: Callable[..., Any], explicit: object) -> str:
     function_name = str(getattr(fn, "__name__", type(fn).__name__))
     if explicit is None:
         return function_name
-    owner = f"task of function {function_name!r}"
+    owner = f"task {function_name!r}"  # the name it would have had
     if not isinstance(explicit, str):
         raise TypeError(f"{owner}: task_name must be a str or None, got {explicit!r}")
     if not explicit:

@@ -300,8 +300,8 @@ class Pipeline(Generic[In, Out]):
             )
         if isinstance(data, (str, bytes, bytearray)):
             raise TypeError(
-                f"pipeline data must be an iterable of items, got a {type(data).__name__}; "
-                f"a {type(data).__name__} would be split into characters, so wrap it: [data]"
+                f"pipeline {self.name!r}: pipeline data must be an iterable of items, got a "
+                f"{type(data).__name__}; a {type(data).__name__} would be split into characters, so wrap it: [data]"
             )
         if not isinstance(data, (Iterable, AsyncIterable)) and inspect.isawaitable(data):
             _close_if_coroutine(data)  # ours to drop: no "never awaited" warning on top of this error
@@ -311,7 +311,8 @@ class Pipeline(Generic[In, Out]):
             )
         if not isinstance(data, (Iterable, AsyncIterable)):
             raise TypeError(
-                f"pipeline data must be an iterable or async iterable of items, got {type(data).__name__}"
+                f"pipeline {self.name!r}: pipeline data must be an iterable or async iterable of items, "
+                f"got {short_repr(data)} ({type(data).__name__})"
             )
 
     def __repr__(self) -> str:
