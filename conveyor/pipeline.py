@@ -236,9 +236,10 @@ class Pipeline(Generic[In, Out]):
             raise TypeError(not_a_stage_message(other, f"<Pipeline {self.name}> | ..."))
         return self._extended(_stages_of(other))
 
-    def __ror__(self, other: Never) -> NoReturn:
-        # Only reached when the left operand is not a task or pipeline (those have __or__).
-        raise TypeError(not_a_stage_message(other, f"... | <Pipeline {self.name}>"))
+    if not TYPE_CHECKING:  # run time only, as Task.__ror__
+
+        def __ror__(self, other: object) -> NoReturn:
+            raise TypeError(not_a_stage_message(other, f"... | <Pipeline {self.name}>"))
 
     # -- running -----------------------------------------------------------------------
 

@@ -191,9 +191,11 @@ class Task(Generic[In, Out, P]):
             raise TypeError(not_a_stage_message(other, f"{self.name!r} | ..."))
         return Pipeline.of(self) | other
 
-    def __ror__(self, other: Never) -> NoReturn:
-        # Only reached when the left operand is not a task or pipeline (those have __or__).
-        raise TypeError(not_a_stage_message(other, f"... | {self.name!r}"))
+    if not TYPE_CHECKING:  # run time only: checkers (and the mypy plugin) keep their own error
+
+        def __ror__(self, other: object) -> NoReturn:
+            # Only reached when the left operand is not a task or pipeline (those have __or__).
+            raise TypeError(not_a_stage_message(other, f"... | {self.name!r}"))
 
     @overload
     def __call__(
@@ -344,12 +346,14 @@ class SingleTask(Task[In, Out, P]):
         def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> SingleTask[In, Out, ...]:
             raise NotImplementedError
 
-        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        @overload  # binding changes the item type; the last overload (Self) keeps it an override
         def __get__(self, instance: None, owner: type | None = None) -> Self: ...
         @overload
         def __get__(self: _Method[_G, _I, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[_I, _O, _P2]: ...
         @overload
         def __get__(self: _SourceMethod[_G, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[Never, _O, _P2]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> Self: ...  # a @staticmethod task
         def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
             raise NotImplementedError
 
@@ -369,12 +373,14 @@ class BatchTask(Task[In, Out, P]):
         def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> BatchTask[In, Out, ...]:
             raise NotImplementedError
 
-        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        @overload  # binding changes the item type; the last overload (Self) keeps it an override
         def __get__(self, instance: None, owner: type | None = None) -> Self: ...
         @overload
         def __get__(
             self: _BatchMethod[_G, _I, _O, _P2], instance: _G, owner: type | None = None
         ) -> BatchTask[_I, _O, _P2]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> Self: ...  # a @staticmethod task
         def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
             raise NotImplementedError
 

@@ -221,6 +221,7 @@ SHARED_OPTIONS: list[tuple[str, Any, type[Exception], str]] = [
     ("retry_attempts", 2.0, TypeError, "retry_attempts must be an int"),
     ("retry_attempts", 0, ValueError, "retry_attempts must be at least 1"),
     ("retry_delay", "1", TypeError, "retry_delay must be a number of seconds"),
+    ("retry_delay", float, TypeError, "got the type float"),
     ("retry_delay", True, TypeError, "retry_delay must be a number of seconds"),
     ("retry_delay", -1, ValueError, "retry_delay must be a finite number"),
     ("retry_delay", math.nan, ValueError, "retry_delay must be a finite number"),
