@@ -29,26 +29,19 @@ log = logging.getLogger("conveyor")
 #: Maps one call's (already awaited / collected) result to its output items.
 Interpreter = Callable[[Any], list[Any]]
 
-# Whether values of a type may be awaitable, learned once per type: the hot path pays
-# one dict lookup per item. Common item types are known up front.
-_MAYBE_AWAITABLE: dict[type, bool] = dict.fromkeys(
-    (int, float, str, bytes, bool, dict, list, tuple, set, frozenset, complex, type(None)), False
-)
-_MAX_LEARNED = 4096  # classes made at run time must not grow the table without end
-
-
-def _maybe_awaitable(tp: type) -> bool:
-    maybe = issubclass(tp, Awaitable) or tp is GeneratorType  # GeneratorType: @types.coroutine
-    if len(_MAYBE_AWAITABLE) < _MAX_LEARNED:
-        _MAYBE_AWAITABLE[tp] = maybe
-    return maybe
+# Types whose values are never awaitable, learned once per type: the hot path pays one
+# set membership test per item. Common item types are known up front.
+_NEVER_AWAITABLE: set[type] = {int, float, str, bytes, bool, dict, list, tuple, set, frozenset, complex}
+_MAX_LEARNED = 4096  # classes made at run time must not grow the set without end
 
 
 def _awaitable(value: Any) -> bool:
-    maybe = _MAYBE_AWAITABLE.get(type(value))
-    if maybe is None:
-        maybe = _maybe_awaitable(type(value))
-    return maybe and inspect.isawaitable(value)
+    tp = type(value)
+    if issubclass(tp, Awaitable) or tp is GeneratorType:  # GeneratorType: @types.coroutine
+        return inspect.isawaitable(value)
+    if len(_NEVER_AWAITABLE) < _MAX_LEARNED:
+        _NEVER_AWAITABLE.add(tp)
+    return False
 
 
 def _forgot_await(task: Task[Any, Any], shape: CallShape, values: list[Any]) -> ItemTypeError:
@@ -69,18 +62,18 @@ def _forgot_await(task: Task[Any, Any], shape: CallShape, values: list[Any]) -> 
 
 def interpreter_for(task: Task[Any, Any], shape: CallShape) -> Interpreter:
     """The task's return-value rules, failing a call whose output is an awaitable."""
-    known = _MAYBE_AWAITABLE
+    plain = _NEVER_AWAITABLE
 
     def checked(items: list[Any]) -> list[Any]:
         for value in items:
-            if known.get(type(value)) is not False and _awaitable(value):
+            if type(value) not in plain and _awaitable(value):
                 raise _forgot_await(task, shape, items)
         return items
 
     def one_item(result: Any) -> list[Any]:
         if result is None:
             return []
-        if known.get(type(result)) is not False and _awaitable(result):
+        if type(result) not in plain and _awaitable(result):
             raise _forgot_await(task, shape, [result])
         return [result]
 
