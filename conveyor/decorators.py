@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from difflib import get_close_matches
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
@@ -202,6 +203,7 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    **unknown: Any,  # not in the overloads: type checkers flag these themselves
 ) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
 
@@ -210,6 +212,7 @@ def single_task(
     between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``.
     """
 
+    _check_unknown("single_task", unknown)
     caller = _caller_namespace()
 
     def decorate(function: Callable[..., Any]) -> SingleTask[Any, Any]:
@@ -322,6 +325,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    **unknown: Any,  # as for single_task
 ) -> Any:
     """Make a task that calls ``fn`` with lists of items.
 
@@ -332,6 +336,7 @@ def batch_task(
     Other options as for :func:`single_task` (``on_error`` is "fail" or "skip_batch").
     """
 
+    _check_unknown("batch_task", unknown)
     caller = _caller_namespace()
 
     def decorate(function: Callable[..., Any]) -> BatchTask[Any, Any]:
@@ -357,6 +362,26 @@ def batch_task(
         )
 
     return decorate if fn is None else decorate(fn)
+
+
+_SHARED_OPTIONS: Final = (
+    "on_error", "retry_attempts", "retry_delay", "retry_exponential_backoff", "retry_max_delay",
+    "error_handler", "task_name", "concurrency_limit",
+)
+_OPTIONS: Final = {"single_task": _SHARED_OPTIONS, "batch_task": ("min_size", "max_size", "max_wait", *_SHARED_OPTIONS)}
+
+
+def _check_unknown(decorator: str, unknown: dict[str, Any]) -> None:
+    """An option the decorator does not have: say which one, and what was meant."""
+    if not unknown:
+        return
+    name = next(iter(unknown))
+    message = f"@{decorator} has no option {name!r}"
+    if decorator == "single_task" and name in _OPTIONS["batch_task"]:
+        message += "; it is a @batch_task option (a single task takes one item at a time)"
+    elif close := get_close_matches(name, _OPTIONS[decorator], n=1):
+        message += f"; did you mean {close[0]!r}?"
+    raise TypeError(f"{message} (its options: {', '.join(_OPTIONS[decorator])})")
 
 
 def _caller_namespace() -> dict[str, Any]:

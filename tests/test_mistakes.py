@@ -195,6 +195,16 @@ def batch_of_int() -> Any:
     return total
 
 
+def classmethod_task() -> Any:
+    class Factory:
+        @single_task  # type: ignore[misc]
+        @classmethod
+        def build(cls, n: int) -> int:
+            return n
+
+    return Factory
+
+
 class SyncHandler:
     def handle_error(self, error: Exception, item: Any, task_name: str, attempt: int) -> tuple[bool, Any]:
         return True, None
@@ -333,7 +343,11 @@ MISTAKES = [
         "batch task 'total'", "list[T]", "not int", absent=("<class",)),
     row("a sync handle_error", decorate(single_task, error_handler=SyncHandler()), TypeError,
         "task 'f'", "SyncHandler.handle_error must be a coroutine function"),
-    row("an option only batch tasks have", decorate(single_task, max_size=10), TypeError, "max_size"),
+    row("an option only batch tasks have", decorate(single_task, max_size=10), TypeError,
+        "@single_task has no option 'max_size'", "it is a @batch_task option"),
+    row("a misspelt option", decorate(batch_task, maxsize=10), TypeError,
+        "@batch_task has no option 'maxsize'", "did you mean 'max_size'?"),
+    row("a task over @classmethod", classmethod_task, TypeError, "'build'", "cannot be a classmethod", "@staticmethod"),
     *(
         row(f"{kind}: {option}={bad!r}", decorate(decorator, **{option: bad}), error, f"task 'f{'b' * (kind == 'batch')}'", words)
         for decorator, kind in SINGLE_AND_BATCH
