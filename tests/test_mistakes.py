@@ -493,3 +493,23 @@ async def test_a_bad_input_item_fails_the_run_even_when_the_first_task_skips() -
     with pytest.raises(ItemTypeError, match="input item #2"):
         await parse([1, "2"], check_items="all").collect()  # type: ignore[list-item]
     assert await parse([1, "2"]).collect() == [1, "2"]  # checks off: nothing is looked at
+
+
+async def test_a_task_a_side_input_left_running_may_run_that_pipeline_later() -> None:
+    gate = asyncio.Event()
+    later: list[list[int]] = []
+    left_running: list[asyncio.Task[None]] = []
+
+    async def load_cfg() -> int:
+        async def afterwards() -> None:
+            await gate.wait()
+            later.append(await pipeline([5]).collect())
+
+        left_running.append(asyncio.create_task(afterwards()))  # it inherits the resolving context
+        return 1
+
+    pipeline = Pipeline.of(use.with_inputs(cfg=load_cfg()))
+    assert await pipeline([1]).collect() == [1]
+    gate.set()  # the side input is resolved by now: no cycle
+    await asyncio.wait_for(left_running[0], 30)
+    assert later == [[5]]

@@ -34,19 +34,24 @@ async def prepare_call(task: Task[Any, Any]) -> Callable[[Any], Any]:
 
 # The side inputs being resolved by the work that led here. A run started while one is
 # resolved inherits it (tasks copy the context), so a side input whose value needs a
-# run of its own task is seen at once instead of waiting for itself forever.
-_RESOLVING: ContextVar[tuple[SideInput, ...]] = ContextVar("conveyor_resolving", default=())
+# run of its own task is seen at once instead of waiting for itself forever. Each entry
+# is a one-item list emptied when its resolution ends: a task that outlives it (one the
+# side input's coroutine left running) must not see a cycle that is over.
+_RESOLVING: ContextVar[tuple[list[SideInput], ...]] = ContextVar("conveyor_resolving", default=())
 
 
 async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
+    if side.kind is SideInputKind.VALUE:
+        return side.source  # nothing to wait for, so no cycle to find
     chain = _RESOLVING.get()
-    if any(outer is side for outer in chain):
+    if any(entry and entry[0] is side for entry in chain):
         raise RuntimeError(
             f"side input {side.param!r} ({side.label}) of task {task.name!r} depends on itself: "
             f"computing it runs a pipeline with this very task and side input, which would wait "
             f"for itself forever; give it a value that does not come from that pipeline"
         )
-    token = _RESOLVING.set(chain + (side,))
+    entry = [side]
+    token = _RESOLVING.set((*chain, entry))
     try:
         return await _value_of(task, side)
     except Exception as exc:
@@ -58,6 +63,7 @@ async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
             exc.add_note(note)
         raise
     finally:
+        entry.clear()
         _RESOLVING.reset(token)
 
 
