@@ -513,3 +513,16 @@ async def test_a_task_a_side_input_left_running_may_run_that_pipeline_later() ->
     gate.set()  # the side input is resolved by now: no cycle
     await asyncio.wait_for(left_running[0], 30)
     assert later == [[5]]
+
+
+async def test_an_async_mock_is_a_fine_error_handler() -> None:
+    from unittest.mock import AsyncMock, Mock
+
+    handler = Mock(spec=["handle_error"], handle_error=AsyncMock(return_value=(True, None)))
+
+    @single_task(error_handler=handler)
+    def fails(n: int) -> int:
+        raise ValueError(n)
+
+    assert await fails([1]).collect() == []
+    handler.handle_error.assert_awaited_once()
