@@ -140,6 +140,14 @@ def forgot_await_generator() -> Any:
     return spread([1]).collect()
 
 
+def forgot_await_source() -> Any:
+    @single_task
+    async def rows() -> AsyncIterator[Any]:
+        yield fetch_later(1)  # a source generator yielding the coroutine, not its value
+
+    return rows().collect()
+
+
 def coroutine_as_data() -> Any:
     async def fetch_rows() -> list[int]:
         return [1, 2]
@@ -293,6 +301,8 @@ MISTAKES = [
         "task 'lookup_all'", "did you forget to await?", then=all_closed),
     row("generator yields a coroutine", forgot_await_generator, ItemTypeError,
         "task 'spread' yielded <coroutine", "did you forget to await?", then=all_closed),
+    row("source generator yields a coroutine", forgot_await_source, ItemTypeError,
+        "task 'rows' yielded <coroutine", "did you forget to await?", then=all_closed),
     row("retry_delay=nan", decorate(single_task, retry_delay=math.nan), ValueError,
         "task 'f'", "retry_delay", "finite"),
     row("retry_delay=inf without backoff", decorate(single_task, retry_delay=math.inf, retry_exponential_backoff=False),

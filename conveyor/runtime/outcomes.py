@@ -22,7 +22,7 @@ from conveyor.invoke import CallShape
 from conveyor.policy import short_repr
 from conveyor.task import Task
 
-__all__ = ["Interpreter", "interpreter_for", "describe_input", "failure_note", "log"]
+__all__ = ["NEVER_AWAITABLE", "Interpreter", "interpreter_for", "describe_input", "failure_note", "log"]
 
 log = logging.getLogger("conveyor")
 
@@ -31,7 +31,7 @@ Interpreter = Callable[[Any], list[Any]]
 
 # Types whose values are never awaitable, learned once per type: the hot path pays one
 # set membership test per item. Common item types are known up front.
-_NEVER_AWAITABLE: set[type] = {int, float, str, bytes, bool, dict, list, tuple, set, frozenset, complex}
+NEVER_AWAITABLE: set[type] = {int, float, str, bytes, bool, dict, list, tuple, set, frozenset, complex}
 _MAX_LEARNED = 4096  # classes made at run time must not grow the set without end
 
 
@@ -39,8 +39,8 @@ def _awaitable(value: Any) -> bool:
     tp = type(value)
     if issubclass(tp, Awaitable) or tp is GeneratorType:  # GeneratorType: @types.coroutine
         return inspect.isawaitable(value)
-    if len(_NEVER_AWAITABLE) < _MAX_LEARNED:
-        _NEVER_AWAITABLE.add(tp)
+    if len(NEVER_AWAITABLE) < _MAX_LEARNED:
+        NEVER_AWAITABLE.add(tp)
     return False
 
 
@@ -62,7 +62,7 @@ def _forgot_await(task: Task[Any, Any], shape: CallShape, values: list[Any]) -> 
 
 def interpreter_for(task: Task[Any, Any], shape: CallShape) -> Interpreter:
     """The task's return-value rules, failing a call whose output is an awaitable."""
-    plain = _NEVER_AWAITABLE
+    plain = NEVER_AWAITABLE
 
     def checked(items: list[Any]) -> list[Any]:
         for value in items:
