@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from conveyor.invoke import CallShape, Invoker, classify
-from conveyor.options import check_count, check_seconds
+from conveyor.options import check_count, check_seconds, shown
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, short_repr, validate_on_error
 from conveyor.signature import TaskSignature, analyse
 from conveyor.stage_types import batch_element_type, stage_types
@@ -448,7 +448,7 @@ def _task_name(fn: Callable[..., Any], explicit: object) -> str:
         return function_name
     owner = f"task {function_name!r}"  # the name it would have had
     if not isinstance(explicit, str):
-        raise TypeError(f"{owner}: task_name must be a str or None, got {explicit!r}")
+        raise TypeError(f"{owner}: task_name must be a str or None, got {shown(explicit)}")
     if not explicit:
         raise ValueError(f"{owner}: task_name must not be empty (leave it out to use the function's name)")
     return explicit

@@ -15,17 +15,17 @@ from typing import overload
 
 from conveyor.typerules import type_repr
 
-__all__ = ["check_flag", "check_count", "check_seconds", "check_choice"]
+__all__ = ["check_flag", "check_count", "check_seconds", "check_choice", "shown"]
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as the user wrote it: ``int`` for a class, not ``<class 'int'>``."""
     return f"the type {type_repr(value)}" if isinstance(value, type) else repr(value)[:80]
 
 
 def check_flag(owner: str, name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {_shown(value)}")
+        raise TypeError(f"{owner}: {name} must be True or False, got {shown(value)}")
     return value
 
 
@@ -41,7 +41,7 @@ def check_count(owner: str, name: str, value: object, *, minimum: int, optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         also = " or None" if optional else ""
-        raise TypeError(f"{owner}: {name} must be an int{also}, got {_shown(value)}")
+        raise TypeError(f"{owner}: {name} must be an int{also}, got {shown(value)}")
     if value < minimum:
         raise ValueError(f"{owner}: {name} must be at least {minimum}, got {value}")
     return value
@@ -61,17 +61,17 @@ def check_seconds(
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         also = " or None" if optional else ""
-        raise TypeError(f"{owner}: {name} must be a number of seconds (int or float){also}, got {_shown(value)}")
+        raise TypeError(f"{owner}: {name} must be a number of seconds (int or float){also}, got {shown(value)}")
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{owner}: {name} must be a finite number of seconds {bound}, got {_shown(value)}")
+        raise ValueError(f"{owner}: {name} must be a finite number of seconds {bound}, got {shown(value)}")
     return float(value)
 
 
 def check_choice(owner: str, name: str, value: object, choices: Collection[str]) -> str:
     allowed = ", ".join(map(repr, choices))
     if not isinstance(value, str):
-        raise TypeError(f"{owner}: {name} must be one of {allowed} (a str), got {_shown(value)}")
+        raise TypeError(f"{owner}: {name} must be one of {allowed} (a str), got {shown(value)}")
     if value not in choices:
-        raise ValueError(f"{owner}: {name}={_shown(value)} is not one of {allowed}")
+        raise ValueError(f"{owner}: {name}={shown(value)} is not one of {allowed}")
     return value
