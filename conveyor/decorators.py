@@ -15,16 +15,18 @@ whose ``None`` is dropped; coroutines and async generators before sync functions
 from __future__ import annotations
 
 import inspect
-import math
 import sys
+from difflib import get_close_matches
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
-from conveyor.invoke import Invoker
-from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, validate_on_error
+from conveyor.invoke import CallShape, Invoker, classify
+from conveyor.options import check_count, check_seconds, shown
+from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, short_repr, validate_on_error
 from conveyor.signature import TaskSignature, analyse
 from conveyor.stage_types import batch_element_type, stage_types
-from conveyor.task import BatchTask, NoOutput, SingleTask
+from conveyor.task import BatchTask, NoOutput, SingleTask, Task
+from conveyor.typerules import type_repr
 
 if TYPE_CHECKING:
     from typing import Never
@@ -201,6 +203,7 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    **unknown: Any,  # not in the overloads: type checkers flag these themselves
 ) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
 
@@ -209,9 +212,11 @@ def single_task(
     between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``.
     """
 
+    _check_unknown("single_task", unknown)
     caller = _caller_namespace()
 
     def decorate(function: Callable[..., Any]) -> SingleTask[Any, Any]:
+        function, static = _function_of(_callable(function, "single_task"))
         name = _task_name(function, task_name)
         invoker = Invoker.of(function)
         signature = analyse(function, caller)
@@ -224,9 +229,10 @@ def single_task(
             signature=signature,
             declared_types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
+            static=static,
         )
 
-    return decorate if fn is None else decorate(_callable(fn, "single_task"))
+    return decorate if fn is None else decorate(fn)
 
 
 @overload
@@ -319,6 +325,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    **unknown: Any,  # as for single_task
 ) -> Any:
     """Make a task that calls ``fn`` with lists of items.
 
@@ -329,9 +336,11 @@ def batch_task(
     Other options as for :func:`single_task` (``on_error`` is "fail" or "skip_batch").
     """
 
+    _check_unknown("batch_task", unknown)
     caller = _caller_namespace()
 
     def decorate(function: Callable[..., Any]) -> BatchTask[Any, Any]:
+        function, static = _function_of(_callable(function, "batch_task"))
         name = _task_name(function, task_name)
         invoker = Invoker.of(function)
         signature = analyse(function, caller)
@@ -346,12 +355,33 @@ def batch_task(
             signature=signature,
             declared_types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
+            static=static,
             min_size=min_size,
             max_size=max_size,
             max_wait=None if max_wait is None else float(max_wait),
         )
 
-    return decorate if fn is None else decorate(_callable(fn, "batch_task"))
+    return decorate if fn is None else decorate(fn)
+
+
+_SHARED_OPTIONS: Final = (
+    "on_error", "retry_attempts", "retry_delay", "retry_exponential_backoff", "retry_max_delay",
+    "error_handler", "task_name", "concurrency_limit",
+)
+_OPTIONS: Final = {"single_task": _SHARED_OPTIONS, "batch_task": ("min_size", "max_size", "max_wait", *_SHARED_OPTIONS)}
+
+
+def _check_unknown(decorator: str, unknown: dict[str, Any]) -> None:
+    """An option the decorator does not have: say which one, and what was meant."""
+    if not unknown:
+        return
+    name = next(iter(unknown))
+    message = f"@{decorator} has no option {name!r}"
+    if decorator == "single_task" and name in _OPTIONS["batch_task"]:
+        message += "; it is a @batch_task option (a single task takes one item at a time)"
+    elif close := get_close_matches(name, _OPTIONS[decorator], n=1):
+        message += f"; did you mean {close[0]!r}?"
+    raise TypeError(f"{message} (its options: {', '.join(_OPTIONS[decorator])})")
 
 
 def _caller_namespace() -> dict[str, Any]:
@@ -373,24 +403,55 @@ def _check_batch_parameter(name: str, signature: TaskSignature) -> None:
     if batch_element_type(annotation) is None:
         raise TypeError(
             f"batch task {name!r}: parameter {signature.item.name!r} receives a list of items, "
-            f"so annotate it as list[T] or Sequence[T], not {annotation!r}"
+            f"so annotate it as list[T] or Sequence[T], not {type_repr(annotation)}"
         )
+
+
+# What each decorator's "pass options by keyword" hint shows: an option it really has.
+_EXAMPLE_OPTION: Final = {"single_task": "retry_attempts=3", "batch_task": "max_size=10"}
 
 
 def _callable(fn: object, decorator: str) -> Callable[..., Any]:
-    if not callable(fn):
+    if isinstance(fn, Task):
         raise TypeError(
-            f"@{decorator} decorates a function; got {fn!r}. Pass options by keyword: @{decorator}(max_size=10)"
+            f"{fn.name!r} is already a task (made with @{fn.kind}_task); decorate the function "
+            f"only once (remove the extra @{decorator})"
         )
-    return fn
+    if isinstance(fn, str):
+        raise TypeError(
+            f"@{decorator} decorates a function; got the string {fn!r}. To name the task, "
+            f"pass the name by keyword: @{decorator}(task_name={fn!r})"
+        )
+    if not callable(fn) and not isinstance(fn, (staticmethod, classmethod)):
+        raise TypeError(
+            f"@{decorator} decorates a function; got {short_repr(fn)}. "
+            f"Pass options by keyword: @{decorator}({_EXAMPLE_OPTION[decorator]})"
+        )
+    return fn  # type: ignore[return-value]  # a staticmethod / classmethod is unwrapped next
 
 
-def _task_name(fn: Callable[..., Any], explicit: str | None) -> str:
-    if explicit is not None:
-        if not isinstance(explicit, str) or not explicit:
-            raise ValueError(f"task_name must be a non-empty string, got {explicit!r}")
-        return explicit
-    return str(getattr(fn, "__name__", type(fn).__name__))
+def _function_of(fn: Callable[..., Any]) -> tuple[Callable[..., Any], bool]:
+    """The function to call, and whether it is a static method (never bound to an instance)."""
+    if isinstance(fn, staticmethod):
+        return fn.__func__, True
+    if isinstance(fn, classmethod):
+        raise TypeError(
+            f"{getattr(fn.__func__, '__name__', 'this function')!r}: a task cannot be a classmethod; "
+            f"use @staticmethod (or a plain method) under the task decorator"
+        )
+    return fn, False
+
+
+def _task_name(fn: Callable[..., Any], explicit: object) -> str:
+    function_name = str(getattr(fn, "__name__", type(fn).__name__))
+    if explicit is None:
+        return function_name
+    owner = f"task {function_name!r}"  # the name it would have had
+    if not isinstance(explicit, str):
+        raise TypeError(f"{owner}: task_name must be a str or None, got {shown(explicit)}")
+    if not explicit:
+        raise ValueError(f"{owner}: task_name must not be empty (leave it out to use the function's name)")
+    return explicit
 
 
 def _policy(
@@ -403,32 +464,47 @@ def _policy(
     max_delay: float,
     handler: ErrorHandler | None,
 ) -> ErrorPolicy:
-    if handler is not None and not callable(getattr(handler, "handle_error", None)):
-        raise TypeError(f"task {name!r}: error_handler must have an async handle_error method, got {handler!r}")
-    try:
-        retry = RetryPolicy(attempts, delay, bool(backoff), max_delay)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"task {name!r}: {exc}") from None
-    return ErrorPolicy(validate_on_error(on_error, task_kind=kind, task_name=name), retry, handler)
+    owner = f"task {name!r}"
+    _check_handler(owner, handler)
+    on_error = validate_on_error(on_error, task_kind=kind, task_name=name)
+    retry = RetryPolicy.for_task(owner, attempts, delay, backoff, max_delay)
+    return ErrorPolicy(on_error, retry, handler)
 
 
-def _concurrency(name: str, limit: int | None) -> int | None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"task {name!r}: concurrency_limit must be a positive int or None, got {limit!r}")
-    return limit
+def _check_handler(owner: str, handler: object) -> None:
+    """An error handler that cannot work fails here, not after an item's last attempt."""
+    if handler is None:
+        return
+    if isinstance(handler, type):
+        raise TypeError(
+            f"{owner}: error_handler must be an instance, got the class {handler.__name__}; "
+            f"write error_handler={handler.__name__}()"
+        )
+    method = getattr(handler, "handle_error", None)
+    if not callable(method):
+        raise TypeError(
+            f"{owner}: error_handler must have an async handle_error method (subclass ErrorHandler), "
+            f"got {short_repr(handler)}"
+        )
+    # iscoroutinefunction too: it knows objects marked as such (an AsyncMock in a test)
+    if classify(method) is not CallShape.AWAITABLE and not inspect.iscoroutinefunction(method):
+        raise TypeError(
+            f"{owner}: {type(handler).__name__}.handle_error must be a coroutine function: "
+            f"write it as 'async def handle_error(self, error, item, task_name, attempt)'"
+        )
 
 
-def _check_sizes(name: str, min_size: int, max_size: int | None, max_wait: float | None) -> None:
-    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
-        raise ValueError(f"batch task {name!r}: min_size must be an int >= 1, got {min_size!r}")
-    if max_size is not None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-            raise ValueError(f"batch task {name!r}: max_size must be an int >= 1 or None, got {max_size!r}")
-        if max_size < min_size:
-            raise ValueError(f"batch task {name!r}: max_size={max_size} is smaller than min_size={min_size}")
-    if max_wait is not None:
-        if isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not max_wait > 0 or math.isinf(max_wait):
-            raise ValueError(f"batch task {name!r}: max_wait must be a positive number of seconds or None, got {max_wait!r}")
+def _concurrency(name: str, limit: object) -> int | None:
+    return check_count(f"task {name!r}", "concurrency_limit", limit, minimum=1, optional=True)
+
+
+def _check_sizes(name: str, min_size: object, max_size: object, max_wait: object) -> None:
+    owner = f"batch task {name!r}"
+    low = check_count(owner, "min_size", min_size, minimum=1)
+    high = check_count(owner, "max_size", max_size, minimum=1, optional=True)
+    if high is not None and high < low:
+        raise ValueError(f"{owner}: max_size={high} is smaller than min_size={low}")
+    check_seconds(owner, "max_wait", max_wait, positive=True, optional=True)
 
 
 def _defined_at(fn: Callable[..., Any]) -> str:

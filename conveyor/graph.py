@@ -103,5 +103,5 @@ def check_structure(stages: Sequence[Any], start: int = 0) -> None:
             raise TypeError(
                 f"task {task.name!r} (defined at {task.defined_at}) takes no item parameter, so it "
                 f"is a source and can only start a pipeline; here it would follow "
-                f"{stages[index - 1].name!r}"
+                f"{stages[index - 1].name!r}{task.keyword_only_hint() if isinstance(task, Task) else ''}"
             )

@@ -10,21 +10,24 @@ fits the output before them (see :mod:`conveyor.task` for the phantom members).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 import networkx as nx
 
 from conveyor.combinators import Combinator
 from conveyor.graph import build_graph, check_structure
+from conveyor.options import check_count, check_flag
+from conveyor.policy import short_repr
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
 from conveyor.stream import Stream
 from conveyor.side_inputs import ItemsSideInput
 from conveyor.stage_types import NOTHING
-from conveyor.task import NO_DATA, Task
+from conveyor.task import NO_DATA, Task, not_a_stage_message
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
 if TYPE_CHECKING:
@@ -93,7 +96,9 @@ class Pipeline(Generic[In, Out]):
         """This pipeline with ``more`` appended: only the new junctions are checked."""
         for stage in more:
             if not isinstance(stage, (Task, Combinator)):
-                raise TypeError(f"a pipeline stage must be a task made with @single_task or @batch_task, got {stage!r}")
+                raise TypeError(not_a_stage_message(stage, "a pipeline"))
+            if isinstance(stage, Task):
+                stage.check_runnable()
             _check_bound(stage)
         stages = self._stages + more
         check_structure(stages, start=max(len(self._stages) - 1, 0))
@@ -233,8 +238,13 @@ class Pipeline(Generic[In, Out]):
 
     def __or__(self, other: object) -> Pipeline[Any, Any]:
         if not isinstance(other, (Task, Pipeline)):
-            return NotImplemented
+            raise TypeError(not_a_stage_message(other, f"<Pipeline {self.name}> | ..."))
         return self._extended(_stages_of(other))
+
+    if not TYPE_CHECKING:  # run time only, as Task.__ror__
+
+        def __ror__(self, other: object) -> NoReturn:
+            raise TypeError(not_a_stage_message(other, f"... | <Pipeline {self.name}>"))
 
     # -- running -----------------------------------------------------------------------
 
@@ -309,10 +319,12 @@ class Pipeline(Generic[In, Out]):
         self, data: Any, *, ordered: bool, max_in_flight: int | None, check_items: CheckItems | None, progress: bool
     ) -> Stream[Out]:
         self._check_runnable(data)
-        if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
-            raise ValueError(f"max_in_flight must be a positive int or None (unbounded), got {max_in_flight!r}")
+        owner = f"pipeline {self.name!r}"
         options = RunOptions(
-            ordered=ordered, max_in_flight=max_in_flight, check_items=resolve_mode(check_items), progress=bool(progress)
+            ordered=ordered,
+            max_in_flight=check_count(owner, "max_in_flight", max_in_flight, minimum=1, optional=True),
+            check_items=resolve_mode(check_items, owner),
+            progress=check_flag(owner, "progress", progress),
         )
         return Stream(self, data, options)
 
@@ -324,18 +336,26 @@ class Pipeline(Generic[In, Out]):
                 raise TypeError(f"{first!r} expects input data: call it with an iterable or async iterable of items")
             return
         if self.is_source:
+            source = self._stages[0]
             raise TypeError(
-                f"task {self._stages[0].name!r} is a source (it takes no item parameter) and produces "
-                f"its own items; call the pipeline without data"
+                f"task {source.name!r} is a source (it takes no item parameter) and produces "
+                f"its own items; call the pipeline without data{_keyword_only_hint(source)}"
             )
         if isinstance(data, (str, bytes, bytearray)):
             raise TypeError(
-                f"pipeline data must be an iterable of items, got a {type(data).__name__}; "
-                f"a {type(data).__name__} would be split into characters, so wrap it: [data]"
+                f"pipeline {self.name!r}: pipeline data must be an iterable of items, got a "
+                f"{type(data).__name__}; a {type(data).__name__} would be split into characters, so wrap it: [data]"
+            )
+        if not isinstance(data, (Iterable, AsyncIterable)) and inspect.isawaitable(data):
+            _close_if_coroutine(data)  # ours to drop: no "never awaited" warning on top of this error
+            raise TypeError(
+                f"pipeline {self.name!r} got {short_repr(data)} as its data, an awaitable and not "
+                f"an iterable of items: did you forget to await? pass (await ...) as the data"
             )
         if not isinstance(data, (Iterable, AsyncIterable)):
             raise TypeError(
-                f"pipeline data must be an iterable or async iterable of items, got {type(data).__name__}"
+                f"pipeline {self.name!r}: pipeline data must be an iterable or async iterable of items, "
+                f"got {short_repr(data)} ({type(data).__name__})"
             )
 
     # -- as a side input ------------------------------------------------------------------
@@ -387,12 +407,21 @@ class Pipeline(Generic[In, Out]):
         return outline(self)
 
 
+def _close_if_coroutine(value: object) -> None:
+    if inspect.iscoroutine(value):
+        value.close()
+
+
 def _walk(pipeline: Pipeline[Any, Any], path: tuple[str, ...], found: list[tuple[tuple[str, ...], Step]]) -> None:
     for step in pipeline.stages:
         found.append((path, step))
         if isinstance(step, Combinator):
             for index, branch in enumerate(step.branches):
                 _walk(branch, (*path, step.branch_path(index)), found)
+
+
+def _keyword_only_hint(stage: Step) -> str:
+    return stage.keyword_only_hint() if isinstance(stage, Task) else ""
 
 
 def _check_bound(stage: Step) -> None:
@@ -402,7 +431,7 @@ def _check_bound(stage: Step) -> None:
         raise TypeError(
             f"task {stage.name!r} (defined at {stage.defined_at}) needs side input(s) "
             f"{', '.join(map(repr, missing))}; bind them first with {stage.name}.with_inputs("
-            f"{', '.join(f'{m}=...' for m in missing)})"
+            f"{', '.join(f'{m}=...' for m in missing)}){_keyword_only_hint(stage)}"
         )
 
 
@@ -411,7 +440,7 @@ def _stages_of(part: Task[Any, Any] | Pipeline[Any, Any] | Sequence[Task[Any, An
         return part.stages
     if isinstance(part, Task):
         return (part,)
-    raise TypeError(f"cannot add {part!r} to a pipeline: expected a task or a pipeline")
+    raise TypeError(not_a_stage_message(part, "Pipeline.add(...)"))
 
 
 def _spelled(pipeline: object) -> str:

@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
+from conveyor.options import check_choice, check_count, check_flag, check_seconds
+
 __all__ = [
     "OnError",
     "RetryPolicy",
@@ -28,19 +30,21 @@ _SKIP_FOR_KIND: Final = {"single": "skip_item", "batch": "skip_batch"}
 
 
 def validate_on_error(value: object, *, task_kind: str, task_name: str) -> OnError:
-    """Return ``value`` as an :data:`OnError`, or raise a ValueError naming the task."""
+    """Return ``value`` as an :data:`OnError`: a TypeError for a non-str, a ValueError
+    naming the task for an unknown or misplaced value."""
     allowed = ("fail", _SKIP_FOR_KIND[task_kind])
-    if value not in _ON_ERROR_VALUES:
+    owner = f"task {task_name!r}"
+    if isinstance(value, str) and value not in allowed:
+        if value in _ON_ERROR_VALUES:
+            raise ValueError(
+                f"{owner}: on_error={value!r} does not apply to a {task_kind} task; "
+                f"use {allowed[1]!r} to skip failures, or 'fail'"
+            )
         raise ValueError(
-            f"task {task_name!r}: on_error={value!r} is not a known error policy; "
+            f"{owner}: on_error={value!r} is not a known error policy; "
             f"a {task_kind} task accepts one of {', '.join(map(repr, allowed))}"
         )
-    if value not in allowed:
-        raise ValueError(
-            f"task {task_name!r}: on_error={value!r} does not apply to a {task_kind} task; "
-            f"use {allowed[1]!r} to skip failures, or 'fail'"
-        )
-    return value  # type: ignore[return-value]  # membership was checked above
+    return check_choice(owner, "on_error", value, allowed)  # type: ignore[return-value]  # one of allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,9 @@ class RetryPolicy:
     """How often to call a failing function and how long to wait between calls.
 
     ``attempts`` is the total number of calls (3 means up to 3 calls). The wait
-    before attempt ``n + 1`` is ``delay * 2 ** (n - 1)`` capped at ``max_delay`` when
-    ``exponential_backoff`` is on, otherwise ``delay`` every time.
+    before attempt ``n + 1`` is ``delay * 2 ** (n - 1)`` when ``exponential_backoff``
+    is on, otherwise ``delay`` every time; either way it is capped at ``max_delay``.
+    Both delays are finite numbers of seconds >= 0 (NaN and infinity are refused).
     """
 
     attempts: int = 1
@@ -58,22 +63,28 @@ class RetryPolicy:
     max_delay: float = 60.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise TypeError(f"retry_attempts must be an int, got {self.attempts!r}")
-        if self.attempts < 1:
-            raise ValueError(f"retry_attempts must be at least 1 (the first call), got {self.attempts}")
-        for name in ("delay", "max_delay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"retry_{name} must be a number >= 0, got {value!r}")
+        _check_retry("RetryPolicy", "", self.attempts, self.delay, self.exponential_backoff, self.max_delay)
+
+    @classmethod
+    def for_task(cls, owner: str, attempts: object, delay: object, backoff: object, max_delay: object) -> RetryPolicy:
+        """The policy of a task's retry options; errors start with ``owner`` and name the options."""
+        _check_retry(owner, "retry_", attempts, delay, backoff, max_delay)
+        return cls(attempts, delay, backoff, max_delay)  # type: ignore[arg-type]  # checked above
 
     def delay_after(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), at most ``max_delay``."""
         if not self.exponential_backoff:
-            return float(self.delay)
+            return float(min(self.delay, self.max_delay))
         # Cap the exponent too: 2 ** 10_000 is a slow bignum and an OverflowError as a float.
         growth = 2.0 ** min(attempt - 1, 1023)
         return float(min(self.delay * growth, self.max_delay))
+
+
+def _check_retry(owner: str, prefix: str, attempts: object, delay: object, backoff: object, max_delay: object) -> None:
+    check_count(owner, f"{prefix}attempts", attempts, minimum=1)
+    check_seconds(owner, f"{prefix}delay", delay)
+    check_flag(owner, f"{prefix}exponential_backoff", backoff)
+    check_seconds(owner, f"{prefix}max_delay", max_delay)
 
 
 class ErrorHandler:

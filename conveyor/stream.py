@@ -8,9 +8,9 @@ calling a pipeline outside an event loop is fine. Closing the stream (``aclose()
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.scheduler import Run
@@ -136,6 +136,21 @@ class Stream(AsyncIterator[T], Generic[T]):
         from conveyor.side_inputs import ItemsSideInput
 
         return ItemsSideInput(self, f"stream of {self.pipeline.name}.as_single()", all_items=False)  # type: ignore[return-value]
+
+    # -- friendlier mistakes (no lifecycle here) -----------------------------------------
+
+    def __await__(self) -> Generator[Any, None, list[T]]:
+        """``await stream`` is ``await stream.collect()``: all results as a list."""
+        return self.collect().__await__()
+
+    if not TYPE_CHECKING:  # to type checkers a Stream stays not iterable: they flag ``for``
+
+        def __iter__(self) -> NoReturn:
+            raise TypeError(
+                f"{self!r} is asynchronous: iterate it with 'async for item in stream', or get "
+                f"all results with 'await stream' (or 'await stream.collect()'); outside a "
+                f"coroutine, use asyncio.run(stream.collect())"
+            )
 
     def __repr__(self) -> str:
         mode = "ordered" if self.options.ordered else "as completed"

@@ -19,13 +19,13 @@ import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
-from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, Literal, Protocol, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, Literal, NoReturn, Protocol, Self, TypeVar, overload
 
 from typing_extensions import ParamSpec  # PEP 696 default (``Task[In, Out]``), also at run time
 
 from conveyor.concurrency import ConcurrencyGate
 from conveyor.invoke import Invoker
-from conveyor.policy import ErrorPolicy
+from conveyor.policy import ErrorPolicy, short_repr
 from conveyor.side_inputs import AwaitedSideInput, DeferredSideInput, ItemsSideInput, OnceAwaitable, SideInput, SideInputKind
 from conveyor.signature import TaskSignature, analyse, wants_all_items
 from conveyor.stage_types import StageTypes, stage_types
@@ -170,6 +170,8 @@ class Task(Generic[In, Out, P]):
     side_inputs: Mapping[str, SideInput] = field(default_factory=dict)
     #: Counts this task's running calls across runs (copies share it); None without a limit.
     gate: ConcurrencyGate | None = None
+    static: bool = False  # declared under @staticmethod: never bound to an instance
+    method_of: type | None = None  # a method read from its class (no instance): cannot run
 
     kind: ClassVar[TaskKind]
 
@@ -211,8 +213,14 @@ class Task(Generic[In, Out, P]):
         from conveyor.pipeline import Pipeline
 
         if not isinstance(other, (Task, Pipeline)):
-            return NotImplemented
+            raise TypeError(not_a_stage_message(other, f"{self.name!r} | ..."))
         return Pipeline.of(self) | other
+
+    if not TYPE_CHECKING:  # run time only: checkers (and the mypy plugin) keep their own error
+
+        def __ror__(self, other: object) -> NoReturn:
+            # Only reached when the left operand is not a task or pipeline (those have __or__).
+            raise TypeError(not_a_stage_message(other, f"... | {self.name!r}"))
 
     @overload
     def __call__(self: Source[_O], **run_options: Unpack[_RunOptions]) -> Stream[_O]: ...
@@ -254,6 +262,7 @@ class Task(Generic[In, Out, P]):
         Positional values fill the side-input parameters in order; keywords name them.
         Each value may be a plain value, an awaitable, a source pipeline or a Stream.
         """
+        self.check_runnable()
         params = self.signature.side
         if len(args) > len(params):
             raise TypeError(
@@ -264,6 +273,11 @@ class Task(Generic[In, Out, P]):
         for key, value in kwargs.items():
             if key in named:
                 raise TypeError(f"task {self.name!r}: side input {key!r} given twice")
+            if self.signature.item is not None and key == self.signature.item.name:
+                raise TypeError(
+                    f"task {self.name!r}: {key!r} is its item parameter (it receives the stream's "
+                    f"items), not a side input; pass the items as the pipeline's data instead"
+                )
             if self.signature.side_param(key) is None and not self.signature.accepts_var_keywords:
                 raise TypeError(self._unknown_side_input_message(key))
             named[key] = value
@@ -295,6 +309,28 @@ class Task(Generic[In, Out, P]):
         name = getattr(self, "name", "task")
         return ItemsSideInput(self, f"{name}.as_single()", all_items=False)  # type: ignore[return-value]
 
+    def check_runnable(self) -> None:
+        """A method read from its class has no instance to run with: say so."""
+        owner = self.method_of
+        if owner is not None:
+            raise TypeError(
+                f"task {self.name!r} is a method of {owner.__name__}, so it needs an instance: "
+                f"use {owner.__name__}(...).{self.name}(...), not {owner.__name__}.{self.name}(...)"
+                f" (or declare it @staticmethod under the task decorator)"
+            )
+
+    def keyword_only_hint(self) -> str:
+        """For a source whose keyword-only parameters may have been meant as the item parameter."""
+        if not self.is_source:
+            return ""
+        keyword_only = [p.name for p in self.signature.side if not p.positional]
+        if not keyword_only:
+            return ""
+        return (
+            f"; if {keyword_only[0]!r} should receive the items, make it positional "
+            f"(the item parameter must come first, before any '*')"
+        )
+
     @property
     def unbound_side_inputs(self) -> tuple[str, ...]:
         """Required side-input parameters that have no value bound yet."""
@@ -304,8 +340,10 @@ class Task(Generic[In, Out, P]):
 
     def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
         """Tasks declared in a class body bind to the instance, like methods."""
-        if instance is None:
+        if self.static:
             return self
+        if instance is None:
+            return replace(self, method_of=owner) if _declared_in(self, owner) else self
         signature = self.signature.bound()
         types = stage_types(signature, batch=self.kind == "batch", shape=self.invoker.shape)
         return replace(self, invoker=self.invoker.bind_instance(instance), signature=signature, declared_types=types)
@@ -350,12 +388,14 @@ class SingleTask(Task[In, Out, P]):
         def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> SingleTask[In, Out, ...]:
             raise NotImplementedError
 
-        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        @overload  # binding changes the item type; the last overload (Self) keeps it an override
         def __get__(self, instance: None, owner: type | None = None) -> Self: ...
         @overload
         def __get__(self: _Method[_G, _I, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[_I, _O, _P2]: ...
         @overload
         def __get__(self: _SourceMethod[_G, _O, _P2], instance: _G, owner: type | None = None) -> SingleTask[Never, _O, _P2]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> Self: ...  # a @staticmethod task
         def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
             raise NotImplementedError
 
@@ -375,12 +415,14 @@ class BatchTask(Task[In, Out, P]):
         def with_inputs(self, *args: P.args, **kwargs: P.kwargs) -> BatchTask[In, Out, ...]:
             raise NotImplementedError
 
-        @overload  # type: ignore[override]  # binding changes the item type: not Task's Self
+        @overload  # binding changes the item type; the last overload (Self) keeps it an override
         def __get__(self, instance: None, owner: type | None = None) -> Self: ...
         @overload
         def __get__(
             self: _BatchMethod[_G, _I, _O, _P2], instance: _G, owner: type | None = None
         ) -> BatchTask[_I, _O, _P2]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> Self: ...  # a @staticmethod task
         def __get__(self, instance: object, owner: type | None = None) -> Task[Any, Any]:
             raise NotImplementedError
 
@@ -390,6 +432,27 @@ class BatchTask(Task[In, Out, P]):
             size += f", max_wait={self.max_wait:g}s"
         rest = Task.describe(self).removeprefix("batch")
         return size + rest
+
+
+def _declared_in(task: Task[Any, Any], owner: type | None) -> bool:
+    """Was the task's function written in the body of ``owner`` (or of a base class)?
+    (A task merely stored as a class attribute is not a method.)"""
+    if owner is None:
+        return False
+    scope = getattr(task.invoker.fn, "__qualname__", "").rpartition(".")[0]
+    return any(klass.__qualname__ == scope for klass in owner.__mro__)
+
+
+def not_a_stage_message(operand: object, where: str) -> str:
+    """Why ``operand`` cannot be piped: it is not a task made by a decorator."""
+    what = short_repr(operand)
+    hint = ""
+    if callable(operand) and not isinstance(operand, type):
+        hint = "; to use a function, decorate it first (or wrap it: single_task(fn))"
+    return (
+        f"cannot pipe {what} ({type(operand).__name__}) in {where}: pipeline stages are tasks "
+        f"made with @single_task or @batch_task{hint}"
+    )
 
 
 def _classify_side_input(task: Task[Any, Any], param: str, value: Any, annotation: Any) -> SideInput:

@@ -46,6 +46,8 @@ _override: ContextVar[TypecheckMode | None] = ContextVar("conveyor_typecheck_mod
 
 
 def validate_mode(mode: object, source: str = "typecheck") -> TypecheckMode:
+    if not isinstance(mode, str):  # the one rule (conveyor.options): a wrong type is a TypeError
+        raise TypeError(f"{source} must be one of {', '.join(map(repr, _MODES))} (a str), got {mode!r}")
     if mode not in _MODES:
         raise ValueError(f"{source}={mode!r} is not a type-check mode; use one of {', '.join(map(repr, _MODES))}")
     return mode  # type: ignore[return-value]  # membership checked above

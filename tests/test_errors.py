@@ -276,9 +276,11 @@ async def test_source_generator_failure() -> None:
     assert await tolerant().collect() == [1]
 
 
-@pytest.mark.parametrize("bad", ["skip", "ignore", None, 3])
-def test_unknown_on_error_is_a_clear_error_at_decoration(bad: object) -> None:
-    with pytest.raises(ValueError, match="on_error"):
+@pytest.mark.parametrize(
+    ("bad", "error"), [("skip", ValueError), ("ignore", ValueError), (None, TypeError), (3, TypeError)]
+)
+def test_unknown_on_error_is_a_clear_error_at_decoration(bad: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="on_error"):  # a wrong value: ValueError; not a str: TypeError
 
         @single_task(on_error=bad)  # type: ignore[call-overload]
         def f(x: int) -> int:

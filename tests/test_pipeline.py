@@ -62,7 +62,7 @@ def test_the_same_task_twice_is_two_stages() -> None:
 def test_piping_a_non_task_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         inc | 3  # type: ignore[operator]
-    with pytest.raises(TypeError, match="must be a task"):
+    with pytest.raises(TypeError, match="stages are tasks made with @single_task"):
         Pipeline([lambda x: x])  # type: ignore[list-item]
 
 

@@ -8,7 +8,7 @@ iterator it opened (``aclose()``), so a generator given as data runs its
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final, Protocol
 
 from conveyor.policy import short_repr
@@ -125,16 +125,46 @@ class _SourceInput:
         pass  # the source task's own stage closes its generator
 
 
+class _CheckedInput:
+    """Checks each item of the caller's data before the first stage sees it (only
+    made when item checks are on, so unchecked runs pay nothing)."""
+
+    __slots__ = ("_outlet", "_check")
+
+    def __init__(self, outlet: Input, check: Callable[[Any], None]) -> None:
+        self._outlet = outlet
+        self._check = check
+
+    def get_nowait(self) -> Any:
+        item = self._outlet.get_nowait()
+        if item is not EMPTY and item is not END:
+            self._check(item)
+        return item
+
+    async def get(self) -> Any:
+        item = await self._outlet.get()
+        if item is not END:
+            self._check(item)
+        return item
+
+    async def aclose(self) -> None:
+        await self._outlet.aclose()
+
+
 async def awaited(awaitable: Awaitable[Any]) -> Any:
     """A coroutine for any awaitable (a Future, say), since tasks need coroutines."""
     return await awaitable
 
 
-def open_input(data: Any, *, source: bool) -> Input:
+def open_input(data: Any, *, source: bool, check: Callable[[Any], None] | None = None) -> Input:
+    """The input for the caller's data; ``check`` (if given) sees every item first."""
     if source:
         return _SourceInput()
+    outlet: Input
     if isinstance(data, AsyncIterable):
-        return _AsyncInput(data)
-    if isinstance(data, Iterable):
-        return _SyncInput(data)
-    raise TypeError(f"pipeline data must be an iterable or async iterable, got {short_repr(data)}")
+        outlet = _AsyncInput(data)
+    elif isinstance(data, Iterable):
+        outlet = _SyncInput(data)
+    else:
+        raise TypeError(f"pipeline data must be an iterable or async iterable, got {short_repr(data)}")
+    return outlet if check is None else _CheckedInput(outlet, check)

@@ -13,6 +13,7 @@ import contextvars
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
+from conveyor.runtime.checks import input_checker_for
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.stats import RunStats, StageStats
@@ -76,8 +77,10 @@ class Run:
         self.state = "running"
         is_source = bool(self.stages) and self.stages[0].is_source
         wiring = self._wiring = Wiring(self)
+        first = self.stages[0].name if self.stages else None
+        check = input_checker_for(first, self.pipeline.junctions[0].produced, self.options.check_items)
         try:
-            self._input = open_input(self.data, source=is_source)
+            self._input = open_input(self.data, source=is_source, check=check)
             outlet = wiring.chain(self.stages, self._input, self.pipeline.junctions, ordered=self.options.ordered)
         except Exception as exc:  # e.g. the data's __aiter__ raised: the run fails with it
             self.fail(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
@@ -31,7 +32,26 @@ async def prepare_call(task: Task[Any, Any]) -> Callable[[Any], Any]:
     return task.invoker.prepare(positional, keywords)
 
 
+# The side inputs being resolved by the work that led here. A run started while one is
+# resolved inherits it (tasks copy the context), so a side input whose value needs a
+# run of its own task is seen at once instead of waiting for itself forever. Each entry
+# is a one-item list emptied when its resolution ends: a task that outlives it (one the
+# side input's coroutine left running) must not see a cycle that is over.
+_RESOLVING: ContextVar[tuple[list[SideInput], ...]] = ContextVar("conveyor_resolving", default=())
+
+
 async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
+    if side.kind is SideInputKind.VALUE:
+        return side.source  # nothing to wait for, so no cycle to find
+    chain = _RESOLVING.get()
+    if any(entry and entry[0] is side for entry in chain):
+        raise RuntimeError(
+            f"side input {side.param!r} ({side.label}) of task {task.name!r} depends on itself: "
+            f"computing it runs a pipeline with this very task and side input, which would wait "
+            f"for itself forever; give it a value that does not come from that pipeline"
+        )
+    entry = [side]
+    token = _RESOLVING.set((*chain, entry))
     try:
         return await _value_of(task, side)
     except Exception as exc:
@@ -42,6 +62,9 @@ async def _resolve(task: Task[Any, Any], side: SideInput) -> Any:
         if note not in getattr(exc, "__notes__", ()):  # a shared awaitable's error is raised per run
             exc.add_note(note)
         raise
+    finally:
+        entry.clear()
+        _RESOLVING.reset(token)
 
 
 async def _value_of(task: Task[Any, Any], side: SideInput) -> Any:

@@ -35,7 +35,7 @@ from conveyor.invoke import CallShape
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.checks import ItemChecker
 from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, awaited
-from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, interpreter_for, log
+from conveyor.runtime.outcomes import NEVER_AWAITABLE, Interpreter, describe_input, failure_note, interpreter_for, log
 from conveyor.runtime.side_inputs import prepare_call
 from conveyor.runtime.stats import StageStats
 from conveyor.task import BatchTask, Task
@@ -353,9 +353,9 @@ class Stage:
     async def _emit_source_value(self, value: Any) -> int:
         if value is None:
             return 0
-        if self.check is not None:
+        if self.check is not None or type(value) not in NEVER_AWAITABLE:  # or a forgotten await
             try:
-                self.check([value])
+                self._checked([value])
             except ItemTypeError as exc:
                 if not self.task.policy.skips:
                     raise
