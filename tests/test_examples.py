@@ -177,3 +177,21 @@ def test_example_runs_as_a_script(path: Path) -> None:
     assert proc.returncode == 0, f"{path.name} failed:\n{proc.stdout}\n{proc.stderr}"
     assert proc.stdout.strip(), f"{path.name} printed nothing"
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+async def test_graph_etl_routing() -> None:
+    """Good rows are stored in SQLite, the rest rejected into JSONL with a reason."""
+    outcome = await run_main("graph_etl_routing")
+    assert outcome["stored"] == [(1, "ada", 12.5), (2, "grace", 7.0), (6, "ken", 99.99)]
+    assert [r["reason"] for r in outcome["rejects"]] == [
+        "order id 'three' is not a number", "negative amount", "expected 3 fields, got 2",
+    ]
+    assert outcome["results"][:2] == [1, 2] and outcome["results"][-1] == 6  # input order
+
+
+async def test_graph_enrichment_fork() -> None:
+    """Both services' answers are paired per product, in input order."""
+    listings = await run_main("graph_enrichment_fork")
+    assert [(l.product, l.price, l.in_stock) for l in listings] == [
+        ("apple", "1.20", True), ("pear", "0.95", False), ("fig", "3.10", True), ("kiwi", "0.55", True),
+    ]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
-from conveyor.runtime.inputs import EMPTY, Outlet
+from conveyor.runtime.inputs import BOUNDARY, EMPTY, Outlet
 from conveyor.task import BatchTask
 
 if TYPE_CHECKING:
     from conveyor.runtime.scheduler import Run
 
-__all__ = ["Batching", "TIMED_OUT"]
+__all__ = ["Batching", "MarkedBatch", "TIMED_OUT"]
 
 #: Returned by :meth:`Batching.next_item` when the batch became due while waiting.
 TIMED_OUT: Final[Any] = object()
@@ -20,7 +20,7 @@ TIMED_OUT: Final[Any] = object()
 class Batching:
     """The batch being filled and when it is due. State survives pump hand-overs."""
 
-    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "marks_before", "marks_after", "_pending")
+    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "marks", "_pending")
 
     def __init__(self, task: BatchTask[Any, Any]) -> None:
         self.max_size = task.max_size if task.max_size is not None else float("inf")
@@ -29,11 +29,9 @@ class Batching:
         self.items: list[Any] = []
         self.deadline = 0.0  # loop time at which a batch of ready_size items is sent
         self.ended = False  # upstream returned END
-        # Ordered branches: BOUNDARY markers met while filling this batch. A batch's
-        # outputs belong to its last item, so those met before that item go out
-        # before the outputs, and those met after it go out after them.
-        self.marks_before = 0
-        self.marks_after = 0
+        # Ordered branches: for each BOUNDARY met while filling this batch, how many
+        # of the batch's items came before it (see MarkedBatch).
+        self.marks: list[int] = []
         self._pending: asyncio.Task[Any] | None = None  # an upstream pull that outlived a timeout
 
     def add(self, item: Any, now: float) -> bool:
@@ -41,13 +39,13 @@ class Batching:
         if not self.items and self.max_wait is not None:
             self.deadline = now + self.max_wait
         self.items.append(item)
-        if self.marks_after:
-            self.marks_before += self.marks_after
-            self.marks_after = 0
         return len(self.items) >= self.max_size
 
     def take(self) -> list[Any]:
         items, self.items = self.items, []
+        if self.marks:
+            marked, self.marks = MarkedBatch(items, self.marks), []
+            return marked
         return items
 
     async def next_item(self, upstream: Outlet, run: Run) -> Any:
@@ -76,6 +74,39 @@ class Batching:
             return TIMED_OUT
         pending, self._pending = self._pending, None
         return pending.result()
+
+
+class MarkedBatch(list[Any]):
+    """A batch in an ordered branch, with the item boundaries met while it filled.
+
+    When the call is done, :meth:`place` puts the boundaries among its outputs: a
+    result with one output per item keeps each output with its item; any other
+    result belongs to the batch's last item. Either way every boundary goes on.
+    """
+
+    __slots__ = ("marks",)
+
+    def __init__(self, items: list[Any], marks: list[int]) -> None:
+        super().__init__(items)
+        self.marks = marks
+
+    def place(self, outputs: list[Any]) -> list[Any]:
+        marks, size = self.marks, len(self)
+        if len(outputs) == size:
+            placed: list[Any] = []
+            waiting = iter(marks)
+            mark = next(waiting, None)
+            for index, output in enumerate(outputs, 1):
+                placed.append(output)
+                while mark is not None and mark <= index:
+                    placed.append(BOUNDARY)
+                    mark = next(waiting, None)
+            while mark is not None:  # (never: a mark counts at most the batch's items)
+                placed.append(BOUNDARY)
+                mark = next(waiting, None)
+            return placed
+        before = sum(1 for m in marks if m < size)
+        return [BOUNDARY] * before + outputs + [BOUNDARY] * (len(marks) - before)
 
 
 def _retrieve(pull: asyncio.Task[Any]) -> None:

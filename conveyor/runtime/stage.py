@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
-from conveyor.runtime.batching import TIMED_OUT, Batching
+from conveyor.runtime.batching import TIMED_OUT, Batching, MarkedBatch
 from conveyor.runtime.checks import ItemChecker
 from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, awaited
 from conveyor.runtime.outcomes import NEVER_AWAITABLE, Interpreter, describe_input, failure_note, interpreter_for, log
@@ -258,7 +258,7 @@ class Stage:
             if item is BOUNDARY:
                 # Outputs of a batch belong to its last item (see Batching).
                 if batching.items:
-                    batching.marks_after += 1
+                    batching.marks.append(len(batching.items))
                 else:
                     self.pass_boundary()
                 continue
@@ -273,17 +273,9 @@ class Stage:
 
     async def _dispatch_batch(self) -> _Suspended | None:
         assert self.batch is not None
-        batching = self.batch
-        batch = batching.take()
-        before, after = batching.marks_before, batching.marks_after
-        batching.marks_before = batching.marks_after = 0
+        batch = self.batch.take()  # a MarkedBatch in an ordered branch: see _placed
         await self._wait_for_room(len(batch))
-        for _ in range(before):
-            self.pass_boundary()
-        suspended = self._start(batch, len(batch))
-        for _ in range(after):  # behind the batch's slot, or its outputs if it is done
-            self.pass_boundary()
-        return suspended
+        return self._start(batch, len(batch))
 
     def pass_boundary(self) -> None:
         """Pass a BOUNDARY on after the outputs of every call started before it."""
@@ -438,8 +430,12 @@ class Stage:
             return None
         stats.finished_calls += 1
         stats.busy_seconds += perf_counter() - started
-        if outputs:
+        if self.tracking and type(item) is MarkedBatch:
             stats.items_out += len(outputs)
+            outputs = item.place(outputs)  # boundaries among the outputs (not counted)
+        elif outputs:
+            stats.items_out += len(outputs)
+        if outputs:
             self.ready.extend(outputs)
             if self._reader is not None:
                 self.wake_reader()
@@ -585,6 +581,8 @@ class Stage:
         stats.finished_calls += 1
         stats.busy_seconds += perf_counter() - slot.started
         stats.items_out += len(outputs)
+        if self.tracking and type(slot.item) is MarkedBatch:
+            outputs = slot.item.place(outputs)  # even a skipped batch passes its boundaries on
         if not self.ordered:
             self.pending_weight -= slot.weight
             self.ready.extend(outputs)
