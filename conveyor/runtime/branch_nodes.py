@@ -196,7 +196,10 @@ class BranchNode:
         if self.kind == "fork":
             self.inputs.append(item)
         for inlet in self.inlets:
-            await inlet.put(item)
+            if len(inlet.items) >= inlet.capacity:
+                await inlet.put(item)  # full: this branch holds the feeder (and the source) back
+            else:
+                inlet.put_nowait(item)
             if self.tracking:
                 inlet.put_nowait(BOUNDARY)
         if self.kind == "tee":

@@ -59,6 +59,9 @@ class Run:
         self.stats = RunStats([])  # filled as the stages are built, in pipeline.tasks() order
         self.error: BaseException | None = None
         self.state = "not started"
+        #: True once the run failed or was closed: no new work may start. A plain
+        #: attribute, set by cancel(): every stage reads it on the per-item path.
+        self.stopping = False
         self.tasks: set[asyncio.Task[Any]] = set()
         self._outlet: Outlet | None = None
         self._input: Input | None = None
@@ -118,11 +121,6 @@ class Run:
         )
         self.fail(exc)
 
-    @property
-    def stopping(self) -> bool:
-        """True once the run failed or was closed: no new work may start."""
-        return self.error is not None or self.state == "closed"
-
     async def next(self) -> Any:
         """The next result; raises StopAsyncIteration at the end, or the run's error."""
         if self.error is not None and self.state != "failed":
@@ -171,6 +169,7 @@ class Run:
         """Stop the run: cancel every task without waiting (safe from ``__del__``)."""
         if self.state == "running":
             self.state = "closed"
+        self.stopping = True
         for task in list(self.tasks):
             try:
                 task.cancel()
