@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
-
-import networkx as nx
 
 from conveyor.combinators import Combinator
 from conveyor.graph import build_graph, check_structure
@@ -31,7 +28,10 @@ from conveyor.task import NO_DATA, Task, not_a_stage_message
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Never
+
+    import networkx as nx
 
     from conveyor.task import Source, _Producer, _Stage
 

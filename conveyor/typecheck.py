@@ -17,10 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeVar, get_args
-
-from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
 from conveyor.errors import PipelineTypeError, PipelineTypeWarning
 from conveyor.policy import short_repr
@@ -223,6 +220,8 @@ def value_problem(value: Any, annotation: Any) -> str | None:
     """Why ``value`` does not match ``annotation``, or None (also when typeguard cannot tell)."""
     if annotation is Any:
         return None
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type  # only when a value is bound: not with conveyor
+
     try:
         check_type(value, annotation, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
     except TypeCheckError as exc:
@@ -245,14 +244,14 @@ def _report(error: TypeError) -> None:
         warnings.warn(PipelineTypeWarning(str(error)), stacklevel=_user_stacklevel())
 
 
-_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR: Final = os.path.dirname(os.path.realpath(__file__))
 
 
 def _user_stacklevel() -> int:
     """The stacklevel that points a warning at the user's ``|`` line, not at conveyor."""
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+    while frame is not None and os.path.realpath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
