@@ -1,52 +1,206 @@
-"""Live per-stage progress of a run, redrawn in place on stderr.
+"""Live per-stage progress of a run: in a terminal, in a notebook, or quietly.
 
     stream = pipeline(data)
     async with conveyor.progress.show(stream):
         results = await stream.collect()
 
-``show`` wraps a stream without changing it: while the block runs, an asyncio task
-reads ``stream.stats`` every ``interval`` seconds and redraws a few lines (one per
-stage: items in and out, skipped, failed, retries, calls in flight, mean latency).
-When the block ends the task is cancelled and awaited, and a last frame is drawn
-with the final figures, so nothing is left pending.
+or ``pipeline(data, progress=True)``. ``show`` wraps a stream without changing it:
+while the block runs, one asyncio task reads ``stream.stats`` every ``interval``
+seconds and redraws one bar per stage (items in and out, skipped, failed, calls in
+flight, retries, mean latency). When the input has a ``len()`` the first stage's
+bar has a total, a percentage and an ETA. When the block ends the task is cancelled
+and awaited and a last frame, with the final figures and how the run ended, stays
+on screen.
 
-It is quiet unless the output is a terminal (``enabled=None``, the default):
-logs and CI output stay clean. ``enabled=True`` forces it on (any file), ``False``
-off. The display is plain text with two ANSI control sequences (cursor up, clear
-line), written by this module: no dependency.
+Where it draws (``enabled=None``, the default, decides by the output):
+
+- **a terminal**: a `rich <https://rich.readthedocs.io>`_ ``Live`` display. While
+  it runs, ``sys.stdout`` and ``sys.stderr`` are redirected through it, and so are
+  the ``logging`` stream handlers writing to them, so prints, log records and
+  warnings appear above the display and none is lost. It is refreshed by the run's
+  own task (``auto_refresh=False``: no thread).
+- **a notebook** (Jupyter, IPython kernel): an HTML display, updated in place.
+- **anything else** (a pipe, a file, ``TERM=dumb``): nothing, so logs and CI output
+  stay clean. ``enabled=True`` then writes the final frame once, as plain text
+  (no escape codes); ``enabled=False`` turns it off everywhere.
+
+Why rich rather than tqdm: one bar per stage plus several counters is a small table,
+which rich lays out (and folds to the terminal's width) as one renderable, redirects
+output around, and renders in notebooks without widgets; tqdm draws one line per bar
+and leaves redirection of prints and log records to its users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import importlib
+import logging
 import os
-import shutil
 import sys
 import time
+from collections.abc import Iterator, Sized
+from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Final, Generic, TypeVar
+from typing import IO, Any, Final, Generic, Literal, TypeVar
 
-from conveyor.runtime.stats import RunStats, StageStats
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.padding import Padding
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from conveyor.runtime.stats import RunStats, StageStats, format_seconds
 from conveyor.stream import Stream
 
-__all__ = ["show", "Progress", "frame", "format_seconds"]
+__all__ = ["show", "Progress", "Frame", "frame", "format_seconds", "input_size"]
 
 T = TypeVar("T")
 
-_UP: Final = "\x1b[{}F"  # cursor to the start of the line n lines up
-_CLEAR: Final = "\x1b[2K"  # clear the whole line
-_COLUMNS: Final = ("in", "out", "skipped", "failed", "retries", "in flight", "mean")
+Where = Literal["terminal", "notebook", "plain", "off"]
+BAR_WIDTH: Final = 24
 
 
 def show(
     stream: Stream[T], *, interval: float = 0.2, file: IO[str] | None = None, enabled: bool | None = None
 ) -> Progress[T]:
-    """Show live progress of ``stream`` while an ``async with`` block runs (stderr by default)."""
+    """Show live progress of ``stream`` while an ``async with`` block runs (stderr by default).
+
+    ``enabled``: None (default) draws on a terminal or in a notebook and stays quiet
+    elsewhere; True also writes the final frame to a file or pipe; False never draws.
+    ``interval``: seconds between redraws.
+    """
     return Progress(stream, interval=interval, file=file, enabled=enabled)
 
 
+def input_size(data: Any) -> int | None:
+    """The number of items in the input when it has a ``len()`` (a list, a range ...), else None."""
+    if isinstance(data, Sized):
+        try:
+            return len(data)
+        except Exception:  # a broken __len__ only costs the total
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One picture of a run: what every view (terminal, notebook, plain text) draws."""
+
+    name: str
+    stats: RunStats
+    elapsed: float
+    state: str
+    total: int | None = None  # items in the input, when known
+
+    def totals(self) -> list[int | None]:
+        """Per stage, the items it can expect so far: the input's size for the first
+        stage (when known), for later ones what the stage before has put out."""
+        stages = self.stats.stages
+        return [self.total if i == 0 else stages[i - 1].items_out for i in range(len(stages))]
+
+    def fraction(self) -> float | None:
+        """How much of the input the first stage has taken in (None without a total)."""
+        if self.total is None or not self.stats.stages:
+            return None
+        return 1.0 if self.total == 0 else min(self.stats.stages[0].items_in / self.total, 1.0)
+
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (None without a total or before the first item)."""
+        fraction = self.fraction()
+        if fraction is None or fraction <= 0 or self.state != "running":
+            return None
+        return self.elapsed * (1 - fraction) / fraction
+
+    def heading(self) -> str:
+        parts = [f"{self.state} {self.elapsed:.1f}s", f"{self.stats.delivered:,} delivered"]
+        fraction, eta = self.fraction(), self.eta()
+        if fraction is not None:
+            parts.append(f"{fraction:.0%} of {self.total:,}")
+        if eta is not None:
+            parts.append(f"ETA {_clock(eta)}")
+        return f"conveyor: {self.name}  [{', '.join(parts)}]"
+
+    def counts(self, stage: StageStats) -> str:
+        latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
+        return (
+            f"in {stage.items_in:,} · out {stage.items_out:,} · skipped {stage.skipped:,} · "
+            f"failed {stage.failed:,} · in flight {stage.in_flight:,} · retries {stage.retries:,} · mean {latency}"
+        )
+
+    def progress_text(self, stage: StageStats, total: int | None, first: bool) -> str:
+        if total is None:
+            return f"{stage.items_in:,}"
+        shown = f"{stage.items_in:,}/{total:,}"
+        if first and total:
+            shown = f"{min(stage.items_in / total, 1.0):>4.0%} {shown}"
+        return shown
+
+    def renderable(self) -> RenderableType:
+        """The frame for rich: a heading, then per stage a bar line and a counts line
+        (which wraps on a narrow terminal rather than being cut)."""
+        running = self.state == "running"
+        width = max((len(stage.name) for stage in self.stats.stages), default=0)
+        parts: list[RenderableType] = [
+            Text(self.heading(), style="bold" if running else "bold green" if self.state == "done" else "bold red")
+        ]
+        for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
+            row = Table.grid(padding=(0, 1))
+            row.add_column(width=width, no_wrap=True, overflow="ellipsis")
+            row.add_column(no_wrap=True)
+            row.add_column(no_wrap=True)
+            row.add_row(Text(stage.name, style="bold"), _bar(stage, total, running),
+                        self.progress_text(stage, total, index == 0))
+            counts = Text(self.counts(stage), style="dim")
+            if stage.failed:
+                counts.highlight_words([f"failed {stage.failed:,}"], "bold red")
+            if stage.skipped:
+                counts.highlight_words([f"skipped {stage.skipped:,}"], "bold yellow")
+            parts += [Padding(row, (0, 0, 0, 2)), Padding(counts, (0, 0, 0, 4))]
+        return Group(*parts)
+
+    def lines(self) -> list[str]:
+        """The frame as plain text lines, with no escape codes (for files, pipes and tests)."""
+        lines = [self.heading()]
+        for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
+            lines.append(f"  {stage.name}  {self.progress_text(stage, total, index == 0)}")
+            lines.append(f"    {self.counts(stage)}")
+        return lines
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the heading, a bar for the input (when its size is known) and the table."""
+        fraction = self.fraction()
+        bar = "" if fraction is None else f' <progress value="{fraction:.4f}" max="1" style="width:12em"></progress>'
+        return f"<div><b>{html.escape(self.heading())}</b>{bar}</div>{self.stats._repr_html_()}"
+
+    def __repr__(self) -> str:  # the text/plain form of the notebook view
+        return "\n".join(self.lines())
+
+
+def frame(name: str, stats: RunStats, elapsed: float, state: str, total: int | None = None) -> list[str]:
+    """The plain-text lines of one frame: the heading, then two lines per stage."""
+    return Frame(name, stats, elapsed, state, total).lines()
+
+
+def _bar(stage: StageStats, total: int | None, running: bool) -> ProgressBar:
+    """Items taken in against the items there are; a pulse while the total is unknown."""
+    if total is None:
+        return ProgressBar(total=None, width=BAR_WIDTH, pulse=True) if running else ProgressBar(1, 1, width=BAR_WIDTH)
+    if total == 0:
+        return ProgressBar(1, 0 if running else 1, width=BAR_WIDTH)
+    return ProgressBar(total, min(stage.items_in, total), width=BAR_WIDTH)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
 class Progress(Generic[T]):
-    """The async context manager returned by :func:`show`; entering it gives the stream back."""
+    """The async context manager returned by ``show``; entering it gives the stream back."""
 
     def __init__(
         self, stream: Stream[T], *, interval: float = 0.2, file: IO[str] | None = None, enabled: bool | None = None
@@ -56,10 +210,18 @@ class Progress(Generic[T]):
         self.stream = stream
         self.interval = float(interval)
         self.file: IO[str] = file if file is not None else sys.stderr
-        self.enabled = _is_terminal(self.file) if enabled is None else enabled
+        self.where: Where = _where(self.file, enabled)
+        self.total = input_size(stream.data)
         self._task: asyncio.Task[None] | None = None
+        self._running = False
         self._started = 0.0
-        self._drawn = 0  # lines of the previous frame, to move back over
+        self._live: Live | None = None
+        self._handle: Any = None  # the notebook's display handle
+        self._restore: list[tuple[logging.StreamHandler[Any], Any]] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.where != "off"
 
     async def __aenter__(self) -> Stream[T]:
         self.start()
@@ -70,63 +232,135 @@ class Progress(Generic[T]):
     ) -> None:
         await self.stop(_outcome(exc_type))
 
+    def frame(self, state: str = "running") -> Frame:
+        elapsed = time.monotonic() - self._started if self._started else 0.0
+        return Frame(self.stream.pipeline.name, self.stream.stats, elapsed, state, self.total)
+
     def start(self) -> None:
-        """Start redrawing (inside the running event loop)."""
-        if self.enabled and self._task is None:
-            self._started = time.monotonic()
-            self._task = asyncio.get_running_loop().create_task(self._redraw_forever(), name="conveyor progress")
+        """Start showing progress (inside the running event loop)."""
+        if self._running or not self.enabled:
+            return
+        self._running = True
+        self._started = time.monotonic()
+        if self.where == "plain":
+            return  # nothing is drawn until the last frame
+        try:
+            if self.where == "terminal":
+                self._start_live()
+            else:
+                self._start_notebook()
+        except Exception:  # a display that cannot start never fails the run
+            self._off()
+            return
+        self._task = asyncio.get_running_loop().create_task(self._redraw_forever(), name="conveyor progress")
 
     async def stop(self, state: str = "done") -> None:
         """Stop redrawing and draw the last frame, saying how the run ended."""
-        task, self._task = self._task, None
-        if task is None:
+        if not self._running:
             return
-        task.cancel()
-        await asyncio.wait([task])  # never raises the task's CancelledError into the caller
-        if self.enabled:
-            self.draw(state)
+        self._running = False
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])  # never raises the task's CancelledError into the caller
+        if not self.enabled:
+            return
+        last = self.frame(state)
+        try:
+            if self.where == "terminal" and self._live is not None:
+                self._live.update(last.renderable(), refresh=True)
+            elif self.where == "notebook":
+                self._handle.update(last)
+            else:
+                self.file.write("\n".join(last.lines()) + "\n")
+                self.file.flush()
+        except Exception:  # closed or broken output: the run goes on
+            pass
+        finally:
+            self._off()
+
+    def draw(self, state: str = "running") -> None:
+        """Redraw with the current figures (a broken output turns the display off)."""
+        try:
+            if self.where == "terminal" and self._live is not None:
+                self._live.update(self.frame(state).renderable(), refresh=True)
+            elif self.where == "notebook":
+                self._handle.update(self.frame(state))
+        except Exception:
+            self._off()
 
     async def _redraw_forever(self) -> None:
         while self.enabled:
             self.draw("running")
             await asyncio.sleep(self.interval)
 
-    def draw(self, state: str) -> None:
-        """Write one frame over the previous one (a broken output turns the display off)."""
-        width = shutil.get_terminal_size((100, 24)).columns - 1
-        lines = [line[:width] for line in frame(self.stream.pipeline.name, self.stream.stats, time.monotonic() - self._started, state)]
-        text = (_UP.format(self._drawn) if self._drawn else "") + "".join(f"{_CLEAR}{line}\n" for line in lines)
+    def _start_live(self) -> None:
+        console = Console(file=self.file)
+        self._live = Live(
+            self.frame().renderable(), console=console, auto_refresh=False,
+            redirect_stdout=True, redirect_stderr=True, transient=False,
+        )
+        before = (sys.stdout, sys.stderr)
+        self._live.start(refresh=True)
+        # Log handlers keep the stream they were given: point those writing to the
+        # terminal's stdout / stderr through the redirection too, so no record is lost.
+        proxies = {id(old): new for old, new in zip(before, (sys.stdout, sys.stderr)) if new is not old}
+        for handler in _stream_handlers():
+            proxy = proxies.get(id(handler.stream))
+            if proxy is not None:
+                self._restore.append((handler, handler.setStream(proxy)))
+
+    def _start_notebook(self) -> None:
+        ipython: Any = importlib.import_module("IPython.display")  # there: a kernel is running
+        self._handle = ipython.display(self.frame(), display_id=True)
+
+    def _off(self) -> None:
+        """Stop drawing for good: end the Live display, give log handlers their streams back."""
+        self.where = "off"
+        live, self._live = self._live, None
         try:
-            self.file.write(text)
-            self.file.flush()
-        except (OSError, ValueError):  # closed or broken stream: stop drawing, never fail the run
-            self.enabled = False  # the redraw loop ends, and __aexit__ draws no last frame
-            return
-        self._drawn = len(lines)
+            if live is not None:
+                live.stop()
+        except Exception:
+            pass
+        finally:
+            for handler, stream in reversed(self._restore):
+                handler.setStream(stream)
+            self._restore.clear()
 
 
-def frame(name: str, stats: RunStats, elapsed: float, state: str) -> list[str]:
-    """The lines of one frame: a heading, a column header, one aligned row per stage."""
-    rows = [["stage", *_COLUMNS]] + [_row(stage) for stage in stats.stages]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    table = ["  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
-    heading = f"conveyor: {name}  [{state}, {elapsed:.1f}s, {stats.delivered:,} delivered]"
-    return [heading, *table]
+def _stream_handlers() -> Iterator[logging.StreamHandler[Any]]:
+    """Every stream handler (not a file handler) of every logger, the root's included."""
+    loggers: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    seen: set[int] = set()
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                if id(handler) not in seen:
+                    seen.add(id(handler))
+                    yield handler
 
 
-def _row(stage: StageStats) -> list[str]:
-    latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
-    figures = (stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.retries, stage.in_flight)
-    return [stage.name, *(f"{value:,}" for value in figures), latency]
+def _where(file: IO[str], enabled: bool | None) -> Where:
+    if enabled is False:
+        return "off"
+    if _is_terminal(file):
+        return "terminal"
+    if _in_notebook() and file in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__):
+        return "notebook"
+    return "plain" if enabled else "off"
 
 
-def format_seconds(seconds: float) -> str:
-    """A short duration: ``2.31 s``, ``12.5 ms``, ``40 µs``."""
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 0.001:
-        return f"{seconds * 1000:.1f} ms"
-    return f"{seconds * 1_000_000:.0f} µs"
+def _in_notebook() -> bool:
+    """Running in a Jupyter kernel (a notebook, JupyterLab, VS Code, qtconsole)."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    try:
+        ipython = shell.get_ipython()
+    except Exception:
+        return False
+    return ipython is not None and type(ipython).__name__ == "ZMQInteractiveShell"
 
 
 def _outcome(exc_type: type[BaseException] | None) -> str:
@@ -144,3 +378,4 @@ def _is_terminal(file: Any) -> bool:
     except (AttributeError, ValueError):
         return False
     return tty and os.environ.get("TERM", "") != "dumb"
+

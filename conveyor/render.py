@@ -36,8 +36,7 @@ import graphviz
 from conveyor.combinators import Combinator
 from conveyor.errors import PipelineTypeError
 from conveyor.graph import SINK, SOURCE
-from conveyor.progress import format_seconds
-from conveyor.runtime.stats import RunStats, StageStats
+from conveyor.runtime.stats import RunStats, StageStats, format_seconds
 from conveyor.side_inputs import SideInput, SideInputKind
 from conveyor.stage_types import NOTHING
 from conveyor.task import BatchTask, Task

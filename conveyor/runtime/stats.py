@@ -2,14 +2,20 @@
 
 Cheap by design: a few integer increments per call and two clock reads, so they are
 always on. ``stream.stats`` gives them during and after a run; diagrams and the
-progress display read them.
+progress display read them, and a notebook shows them as an HTML table.
+
+Every view goes through ``RunStats.stages`` and nothing else, so a stage of any
+shape (a branch, later) is just one more row.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
-__all__ = ["StageStats", "RunStats"]
+__all__ = ["StageStats", "RunStats", "format_seconds"]
+
+_HEADER = ("stage", "in", "out", "skipped", "failed", "retries", "in flight", "mean latency")
 
 
 @dataclass(slots=True)
@@ -59,3 +65,41 @@ class RunStats:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
         return "\n".join(lines)
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """The header and one row of formatted figures per stage (for tables in any medium)."""
+        return [_HEADER, *(_cells(stage) for stage in self.stages)]
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the figures as a table (non-zero skips and failures stand out)."""
+        header, *body = self.rows()
+        head = "".join(f"<th style=\"text-align:{'left' if i == 0 else 'right'}\">{html.escape(h)}</th>"
+                       for i, h in enumerate(header))
+        lines = []
+        for stage, row in zip(self.stages, body):
+            alert = {3: stage.skipped, 4: stage.failed}
+            cells = []
+            for i, cell in enumerate(row):
+                text = f"<b>{html.escape(cell)}</b>" if alert.get(i) else html.escape(cell)
+                cells.append(f"<td style=\"text-align:{'left' if i == 0 else 'right'}\">{text}</td>")
+            lines.append(f"<tr>{''.join(cells)}</tr>")
+        return (
+            f"<table class=\"conveyor-stats\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(lines)}</tbody>"
+            f"<caption style=\"caption-side:bottom;text-align:left\">{self.delivered:,} delivered</caption></table>"
+        )
+
+
+def _cells(stage: StageStats) -> tuple[str, ...]:
+    latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
+    figures = (stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.retries, stage.in_flight)
+    return (stage.name, *(f"{value:,}" for value in figures), latency)
+
+
+def format_seconds(seconds: float) -> str:
+    """A short duration: ``2.31 s``, ``12.5 ms``, ``40 µs``."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds * 1_000_000:.0f} µs"
