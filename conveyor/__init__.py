@@ -10,6 +10,7 @@ from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, Pipel
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.side_inputs import SideInputMarkerError, side
 from conveyor.stream import Stream
 from conveyor.task import BatchTask, SingleTask, Task
@@ -23,6 +24,8 @@ __all__ = [
     "BatchTask",
     "Pipeline",
     "Stream",
+    "RunStats",
+    "StageStats",
     "fan",
     "fork",
     "route",

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Final, Generic, Literal, TypeVar
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.padding import Padding
 from rich.progress_bar import ProgressBar
@@ -113,21 +113,28 @@ class Frame:
             return None
         return self.elapsed * (1 - fraction) / fraction
 
-    def heading(self) -> str:
+    def heading_parts(self) -> list[str]:
         parts = [f"{self.state} {self.elapsed:.1f}s", f"{self.stats.delivered:,} delivered"]
         fraction, eta = self.fraction(), self.eta()
         if fraction is not None:
             parts.append(f"{fraction:.0%} of {self.total:,}")
         if eta is not None:
             parts.append(f"ETA {_clock(eta)}")
-        return f"conveyor: {self.name}  [{', '.join(parts)}]"
+        return parts
+
+    def heading(self) -> str:
+        return f"conveyor: {self.name}  [{', '.join(self.heading_parts())}]"
+
+    def count_parts(self, stage: StageStats) -> list[str]:
+        latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
+        return [
+            f"in {stage.items_in:,}", f"out {stage.items_out:,}", f"skipped {stage.skipped:,}",
+            f"failed {stage.failed:,}", f"in flight {stage.in_flight:,}", f"retries {stage.retries:,}",
+            f"mean {latency}",
+        ]
 
     def counts(self, stage: StageStats) -> str:
-        latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
-        return (
-            f"in {stage.items_in:,} · out {stage.items_out:,} · skipped {stage.skipped:,} · "
-            f"failed {stage.failed:,} · in flight {stage.in_flight:,} · retries {stage.retries:,} · mean {latency}"
-        )
+        return " · ".join(self.count_parts(stage))
 
     def progress_text(self, stage: StageStats, total: int | None, first: bool) -> str:
         if total is None:
@@ -142,22 +149,16 @@ class Frame:
         (which wraps on a narrow terminal rather than being cut)."""
         running = self.state == "running"
         width = max((len(stage.name) for stage in self.stats.stages), default=0)
-        parts: list[RenderableType] = [
-            Text(self.heading(), style="bold" if running else "bold green" if self.state == "done" else "bold red")
-        ]
+        style = "bold" if running else "bold green" if self.state == "done" else "bold red"
+        heading = [Text(f"conveyor: {self.name}", style=style)]
+        heading += [Text(part, style=style) for part in self.heading_parts()]
+        parts: list[RenderableType] = [_Pieces(heading, ", ", start="  [", end="]")]
         for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
-            row = Table.grid(padding=(0, 1))
-            row.add_column(width=width, no_wrap=True, overflow="ellipsis")
-            row.add_column(no_wrap=True)
-            row.add_column(no_wrap=True)
-            row.add_row(Text(stage.name, style="bold"), _bar(stage, total, running),
-                        self.progress_text(stage, total, index == 0))
-            counts = Text(self.counts(stage), style="dim")
-            if stage.failed:
-                counts.highlight_words([f"failed {stage.failed:,}"], "bold red")
-            if stage.skipped:
-                counts.highlight_words([f"skipped {stage.skipped:,}"], "bold yellow")
-            parts += [Padding(row, (0, 0, 0, 2)), Padding(counts, (0, 0, 0, 4))]
+            row = _Row(Text(stage.name, style="bold"), width, stage, total, running,
+                       self.progress_text(stage, total, index == 0))
+            alerts = {2: "bold yellow" if stage.skipped else "dim", 3: "bold red" if stage.failed else "dim"}
+            counts = [Text(part, style=alerts.get(i, "dim")) for i, part in enumerate(self.count_parts(stage))]
+            parts += [Padding(row, (0, 0, 0, 2)), Padding(_Pieces(counts, " · "), (0, 0, 0, 4))]
         return Group(*parts)
 
     def lines(self) -> list[str]:
@@ -178,18 +179,60 @@ class Frame:
         return "\n".join(self.lines())
 
 
+class _Row:
+    """A stage's name, bar and count on one line; the bar gives way on a narrow terminal."""
+
+    def __init__(self, name: Text, name_width: int, stage: StageStats, total: int | None, running: bool, text: str) -> None:
+        self.name, self.name_width, self.text = name, name_width, text
+        self.stage, self.total, self.running = stage, total, running
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = options.max_width - self.name_width - len(self.text) - 2
+        row = Table.grid(padding=(0, 1))
+        row.add_column(width=self.name_width, no_wrap=True, overflow="ellipsis")
+        row.add_column(no_wrap=True)
+        row.add_column(no_wrap=True, overflow="fold")
+        row.add_row(self.name, _bar(self.stage, self.total, self.running, max(4, min(room, BAR_WIDTH))), self.text)
+        yield row
+
+
+class _Pieces:
+    """Pieces of text joined by ``sep``, wrapped to the width only between pieces (a
+    figure never loses its label); the first piece may be followed by ``start``, and
+    ``end`` closes the last."""
+
+    def __init__(self, pieces: list[Text], sep: str, *, start: str | None = None, end: str = "") -> None:
+        self.pieces, self.sep, self.start, self.end = pieces, sep, start, end
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 1)
+        line = Text()
+        last = len(self.pieces) - 1
+        for index, piece in enumerate(self.pieces):
+            opening = index == 1 and self.start is not None
+            joint = "" if index == 0 else (self.start or "" if opening else self.sep)
+            tail = self.end if index == last else self.sep.rstrip()
+            if index and line.cell_len + len(joint) + piece.cell_len + len(tail) > width:
+                yield line.append("" if opening else self.sep.rstrip())
+                line = Text("  " + (joint.strip() if opening else ""))
+            else:
+                line.append(joint)
+            line.append_text(piece)
+        yield line.append(self.end)
+
+
 def frame(name: str, stats: RunStats, elapsed: float, state: str, total: int | None = None) -> list[str]:
     """The plain-text lines of one frame: the heading, then two lines per stage."""
     return Frame(name, stats, elapsed, state, total).lines()
 
 
-def _bar(stage: StageStats, total: int | None, running: bool) -> ProgressBar:
+def _bar(stage: StageStats, total: int | None, running: bool, width: int) -> ProgressBar:
     """Items taken in against the items there are; a pulse while the total is unknown."""
     if total is None:
-        return ProgressBar(total=None, width=BAR_WIDTH, pulse=True) if running else ProgressBar(1, 1, width=BAR_WIDTH)
+        return ProgressBar(total=None, pulse=True, width=width) if running else ProgressBar(1, 1, width=width)
     if total == 0:
-        return ProgressBar(1, 0 if running else 1, width=BAR_WIDTH)
-    return ProgressBar(total, min(stage.items_in, total), width=BAR_WIDTH)
+        return ProgressBar(1, 0 if running else 1, width=width)
+    return ProgressBar(total, min(stage.items_in, total), width=width)
 
 
 def _clock(seconds: float) -> str:

@@ -376,6 +376,17 @@ class Task(Generic[In, Out, P]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} ({self.describe()}) defined at {self.defined_at}>"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows a task as its one-node diagram, as it shows a pipeline (only the
+        repr while a side input is unbound, or when Graphviz is missing)."""
+        from conveyor.pipeline import Pipeline
+
+        if self.unbound_side_inputs:
+            return {"text/plain": repr(self)}
+        bundle = Pipeline.of(self)._repr_mimebundle_(include, exclude)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
 class SingleTask(Task[In, Out, P]):
