@@ -1,11 +1,11 @@
 """Pipelines: an immutable chain of tasks, and the door from the model into the runtime.
 
-``a | b`` composes; calling a pipeline with data returns a :class:`~conveyor.stream.Stream`.
+``a | b`` composes; calling a pipeline with data returns a ``Stream``.
 Composing never mutates an operand, and one pipeline can run many times, also at once.
 
 Static typing: ``Pipeline[In, Out]`` takes ``In`` items and emits ``Out`` items (input
 contravariant, output covariant); ``|`` and ``add`` accept only stages whose input
-fits the output before them (see :mod:`conveyor.task` for the phantom members).
+fits the output before them (see ``conveyor.task`` for the phantom members).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ _G = TypeVar("_G")
 class Pipeline(Generic[In, Out]):
     """A chain of tasks. Build one with ``task_a | task_b`` or ``Pipeline().add(a, b)``.
 
-    Composition checks each junction's types (see :mod:`conveyor.typecheck`);
+    Composition checks each junction's types (see ``conveyor.typecheck``);
     ``typecheck`` chooses what a mismatch does when this pipeline is composed further:
     "strict" (raise), "lax" (warn) or "off"; by default $CONVEYOR_TYPECHECK or strict.
     """
@@ -282,7 +282,7 @@ class Pipeline(Generic[In, Out]):
         ``check_items`` ("off", "sample", "all"; default $CONVEYOR_CHECK_ITEMS or off)
         checks items against the types on the pipeline's edges with typeguard.
         ``progress=True`` shows live per-stage counts on stderr while the run works
-        (only when stderr is a terminal; see :mod:`conveyor.progress`).
+        (on a terminal or in a notebook, quiet elsewhere; see ``conveyor.progress``).
         """
         return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 

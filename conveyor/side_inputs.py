@@ -1,6 +1,6 @@
 """Side inputs: the extra arguments a task receives besides the stream's items.
 
-``task.with_inputs(...)`` binds each side-input parameter to a :class:`SideInput`,
+``task.with_inputs(...)`` binds each side-input parameter to a ``SideInput``,
 classified once at bind time. They become nodes of the pipeline's graph; the
 runtime resolves each once per run, before the task's first item.
 

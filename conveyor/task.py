@@ -1,12 +1,12 @@
 """Tasks: immutable descriptions of one pipeline stage.
 
-A task bundles the user's function (behind an :class:`~conveyor.invoke.Invoker`),
+A task bundles the user's function (behind an ``Invoker``),
 its name, its error policy, its concurrency limit and its bound side inputs. Every
 "change" (binding side inputs, binding a method's instance) returns a new task.
 
 Static typing: ``Task[In, Out, P]`` carries the item type it takes, the item type it
 emits and its side-input parameters (a ParamSpec; ``Task[In, Out]`` means "any side
-inputs"). A sink's output type is :class:`NoOutput`; a source's input type is
+inputs"). A sink's output type is ``NoOutput``; a source's input type is
 ``Never``. Type checkers read the phantom members declared under ``TYPE_CHECKING``
 (never present at run time) to reject a bad ``|``, a call or a pipe with unbound
 required side inputs, and to bind decorated methods. docs/static-checking.md has
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     _G_contra = TypeVar("_G_contra", contravariant=True)
 
     class _Deliverable(Protocol):
-        """Every item type (everything has ``__eq__``), except :class:`NoOutput`."""
+        """Every item type (everything has ``__eq__``), except ``NoOutput``."""
 
         def __eq__(self, other: Never, /) -> object: ...  # type: ignore[override]
 
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
         def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...
 
     class _Producer(Protocol[_I_contra, _O_co]):
-        """A :class:`_Stage` whose items can flow on: not a sink."""
+        """A ``_Stage`` whose items can flow on: not a sink."""
 
         @property
         def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...

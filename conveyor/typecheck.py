@@ -3,7 +3,7 @@
 When stages are composed, each junction checks the type the upstream stage produces
 against the type the downstream stage expects (``typerules``), binds the TypeVars of
 generic stages, and carries the (substituted) output type on. The mode decides what
-a definite mismatch does: ``strict`` raises :class:`PipelineTypeError` at the ``|``,
+a definite mismatch does: ``strict`` raises ``PipelineTypeError`` at the ``|``,
 ``lax`` warns, ``off`` skips the check. Anything the rules cannot decide is accepted.
 """
 
@@ -36,6 +36,9 @@ from conveyor.typerules import (
 __all__ = ["TypecheckMode", "ENV_VAR", "default_mode", "typecheck_mode", "Junction", "flow_through"]
 
 TypecheckMode = Literal["strict", "lax", "off"]
+"""What a type mismatch at a ``|`` does: ``"strict"`` raises ``PipelineTypeError``,
+``"lax"`` warns (``PipelineTypeWarning``) and composes, ``"off"`` composes silently.
+The default is $CONVEYOR_TYPECHECK, else ``"strict"``."""
 ENV_VAR: Final = "CONVEYOR_TYPECHECK"
 _MODES: Final = get_args(TypecheckMode)
 log = logging.getLogger("conveyor.typecheck")
