@@ -21,7 +21,6 @@ from conveyor.policy import short_repr
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
-from conveyor.stream import Stream
 from conveyor.side_inputs import ItemsSideInput
 from conveyor.stage_types import NOTHING
 from conveyor.task import NO_DATA, Task, not_a_stage_message
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
 
     import networkx as nx
 
+    from conveyor.stream import Stream
     from conveyor.task import Source, _Producer, _Stage
 
 __all__ = ["Pipeline", "Step"]
@@ -326,6 +326,8 @@ class Pipeline(Generic[In, Out]):
             check_items=resolve_mode(check_items, owner),
             progress=check_flag(owner, "progress", progress),
         )
+        from conveyor.stream import Stream  # the runtime (and asyncio) is loaded with the first run
+
         return Stream(self, data, options)
 
     def _check_runnable(self, data: Any) -> None:

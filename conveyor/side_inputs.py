@@ -15,7 +15,6 @@ use of it raises :class:`SideInputMarkerError`.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import inspect
 import weakref
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 if TYPE_CHECKING:
+    import asyncio  # at run time imported where a run uses it: not with conveyor
+
     from conveyor.stream import Stream
     from conveyor.task import Source
 
@@ -92,6 +93,8 @@ class OnceAwaitable:
             weakref.finalize(self, _close_unstarted, self.awaitable)
 
     async def get(self) -> Any:
+        import asyncio  # a run is going on: already imported
+
         if not inspect.iscoroutine(self.awaitable):
             return await self.awaitable
         if self._outcome is not None:
@@ -112,6 +115,8 @@ class OnceAwaitable:
         return value
 
     def _settle(self, ok: bool, value: Any) -> None:
+        import asyncio  # a run is going on: already imported
+
         if isinstance(value, asyncio.CancelledError):
             # The coroutine is spent; later runs get a clear error instead of a reuse crash.
             self._outcome = (False, RuntimeError(

@@ -25,6 +25,20 @@ def test_import_conveyor_loads_none_of_the_heavy_libraries() -> None:
     assert loaded_after("import conveyor") == []
 
 
+def test_import_and_composition_leave_the_runtime_and_asyncio_for_the_first_run() -> None:
+    code = (
+        "import sys\n"
+        "from conveyor import single_task\n"
+        "@single_task\n"
+        "def double(x: int) -> int:\n"
+        "    return 2 * x\n"
+        "pipeline = double | double\n"
+        "print([m for m in ('asyncio', 'conveyor.stream', 'conveyor.runtime.scheduler') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_composing_and_running_a_pipeline_loads_none_of_them_either() -> None:
     code = (
         "import asyncio\n"
