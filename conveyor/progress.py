@@ -39,6 +39,7 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections.abc import Iterator, Sized
 from dataclasses import dataclass
 from types import TracebackType
@@ -250,7 +251,11 @@ class Progress(Generic[T]):
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
-        self.stream = stream
+        # Weakly: a stream dropped by its consumer (a loop left early) must still be
+        # collected, which cancels its run; the display then ends too.
+        self._stream = weakref.ref(stream)
+        self._name = stream.pipeline.name
+        self._stats = stream.stats
         self.interval = float(interval)
         self.file: IO[str] = file if file is not None else sys.stderr
         self.where: Where = _where(self.file, enabled)
@@ -266,6 +271,14 @@ class Progress(Generic[T]):
     def enabled(self) -> bool:
         return self.where != "off"
 
+    @property
+    def stream(self) -> Stream[T]:
+        """The stream shown (held weakly: RuntimeError once its consumer dropped it)."""
+        stream = self._stream()
+        if stream is None:
+            raise RuntimeError("the stream of this progress display is gone")
+        return stream
+
     async def __aenter__(self) -> Stream[T]:
         self.start()
         return self.stream
@@ -276,8 +289,12 @@ class Progress(Generic[T]):
         await self.stop(_outcome(exc_type))
 
     def frame(self, state: str = "running") -> Frame:
+        """The current picture (the last figures seen once the stream is gone)."""
+        stream = self._stream()
+        if stream is not None:
+            self._stats = stream.stats
         elapsed = time.monotonic() - self._started if self._started else 0.0
-        return Frame(self.stream.pipeline.name, self.stream.stats, elapsed, state, self.total)
+        return Frame(self._name, self._stats, elapsed, state, self.total)
 
     def start(self) -> None:
         """Start showing progress (inside the running event loop)."""
@@ -306,6 +323,10 @@ class Progress(Generic[T]):
         if task is not None:
             task.cancel()
             await asyncio.wait([task])  # never raises the task's CancelledError into the caller
+        self._finish(state)
+
+    def _finish(self, state: str) -> None:
+        """Draw the last frame and end the display."""
         if not self.enabled:
             return
         last = self.frame(state)
@@ -333,9 +354,19 @@ class Progress(Generic[T]):
             self._off()
 
     async def _redraw_forever(self) -> None:
-        while self.enabled:
-            self.draw("running")
-            await asyncio.sleep(self.interval)
+        try:
+            while self.enabled:
+                if self._stream() is None:  # dropped by its consumer: its run was cancelled
+                    self._running = False
+                    self._finish("closed")
+                    return
+                self.draw("running")
+                await asyncio.sleep(self.interval)
+        except asyncio.CancelledError:
+            if self._running:  # cancelled from outside (the event loop closing), not by stop()
+                self._running = False
+                self._finish("cancelled")
+            raise
 
     def _start_live(self) -> None:
         console = Console(file=self.file)

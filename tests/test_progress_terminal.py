@@ -129,3 +129,38 @@ def test_output_during_the_run_stays_above_the_last_frame(script: Path, how: str
                    "99/99", "in 99 · out 20 · skipped 0", "mean"):
         assert figure in last, last
     assert screen.index(next(line for line in screen if line.startswith("RESULT 20"))) > headings[0]
+
+
+LEFT_EARLY = textwrap.dedent(
+    """
+    import asyncio, gc, sys
+    from conveyor import single_task
+
+    @single_task
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0.005)
+        return x
+
+    async def main() -> None:
+        async for x in slow(range(10_000), progress=True):
+            if x == 20:
+                break                      # the stream is dropped: its run and the display end
+        gc.collect()
+        await asyncio.sleep(0.3)
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        print(f"AFTER tasks={len(left)} stdout={type(sys.stdout).__name__}")
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_leaving_the_loop_early_ends_the_display_and_gives_the_terminal_back(tmp_path: Path) -> None:
+    script = tmp_path / "early.py"
+    script.write_text(LEFT_EARLY)
+    screen = run_in_terminal(script)
+    text = "\n".join(screen)
+    headings = [i for i, line in enumerate(screen) if line.startswith("conveyor: slow")]
+    assert len(headings) == 1 and "[closed " in screen[headings[0]], text
+    after = next(i for i, line in enumerate(screen) if line.startswith("AFTER"))
+    assert screen[after] == "AFTER tasks=0 stdout=TextIOWrapper" and after > headings[0], text
