@@ -96,16 +96,28 @@ class Frame:
     total: int | None = None  # items in the input, when known
 
     def totals(self) -> list[int | None]:
-        """Per stage, the items it can expect so far: the input's size for the first
-        stage (when known), for later ones what the stage before has put out."""
-        stages = self.stats.stages
-        return [self.total if i == 0 else stages[i - 1].items_out for i in range(len(stages))]
+        """Per stage, the items it can expect so far: the input's size (when known) for
+        a stage fed by the input, else what the stages feeding it have put out."""
+        stats = self.stats
+        by_name = {stage.name: stage for stage in stats.stages}
+        totals: list[int | None] = []
+        for index in range(len(stats.stages)):
+            sources = stats.sources(index)
+            totals.append(self.total if not sources else sum(by_name[n].items_out for n in sources if n in by_name))
+        return totals
+
+    def fed_by_input(self, index: int) -> bool:
+        return not self.stats.sources(index)
 
     def fraction(self) -> float | None:
-        """How much of the input the first stage has taken in (None without a total)."""
-        if self.total is None or not self.stats.stages:
+        """How much of the input has been taken in (None without a total): by the
+        first stage fed by the input."""
+        if self.total is None:
             return None
-        return 1.0 if self.total == 0 else min(self.stats.stages[0].items_in / self.total, 1.0)
+        first = next((s for i, s in enumerate(self.stats.stages) if self.fed_by_input(i)), None)
+        if first is None:
+            return None
+        return 1.0 if self.total == 0 else min(first.items_in / self.total, 1.0)
 
     def eta(self) -> float | None:
         """Seconds left at the rate so far (None without a total or before the first item)."""
@@ -156,7 +168,7 @@ class Frame:
         parts: list[RenderableType] = [_Pieces(heading, ", ", start="  [", end="]")]
         for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
             row = _Row(Text(stage.name, style="bold"), width, stage, total, running,
-                       self.progress_text(stage, total, index == 0))
+                       self.progress_text(stage, total, self.fed_by_input(index)))
             alerts = {2: "bold yellow" if stage.skipped else "dim", 3: "bold red" if stage.failed else "dim"}
             counts = [Text(part, style=alerts.get(i, "dim")) for i, part in enumerate(self.count_parts(stage))]
             parts += [Padding(row, (0, 0, 0, 2)), Padding(_Pieces(counts, " · "), (0, 0, 0, 4))]
@@ -166,7 +178,7 @@ class Frame:
         """The frame as plain text lines, with no escape codes (for files, pipes and tests)."""
         lines = [self.heading()]
         for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
-            lines.append(f"  {stage.name}  {self.progress_text(stage, total, index == 0)}")
+            lines.append(f"  {stage.name}  {self.progress_text(stage, total, self.fed_by_input(index))}")
             lines.append(f"    {self.counts(stage)}")
         return lines
 

@@ -170,3 +170,19 @@ async def test_progress_option_is_quiet_when_not_a_terminal(capsys: pytest.Captu
 
     assert await ident([1, 2], progress=True).collect() == [1, 2]
     assert capsys.readouterr().err == ""
+
+
+def test_a_stage_can_name_where_its_items_come_from() -> None:
+    """Branches, later, are more stages in stream.stats that say which stages feed them."""
+    stats = RunStats([
+        StageStats("read", items_in=100, items_out=100),
+        StageStats("left", items_in=40, items_out=40),
+        StageStats("right", items_in=30, items_out=30, upstream=("read",)),
+        StageStats("join", items_in=50, items_out=50, upstream=("left", "right")),
+        StageStats("audit", items_in=100, items_out=0, upstream=()),
+    ])
+    shown = Frame("p", stats, 1.0, "running", total=200)
+    assert shown.totals() == [200, 100, 100, 70, 200]
+    lines = shown.lines()
+    assert lines[7].split() == ["join", "50/70"]
+    assert lines[9].split() == ["audit", "50%", "100/200"]  # fed by the input: a percentage too

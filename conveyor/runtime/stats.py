@@ -32,6 +32,11 @@ class StageStats:
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
     path: str = ""  # the branches this stage sits in ("" on the main line)
+    #: Where the stage's items come from: the names of the stages whose outputs it
+    #: takes in, ``()`` for the run's input, or None (the default) for a chain: the
+    #: stage before it in ``RunStats.stages`` (the input for the first). Views use it
+    #: to know how many items a stage can expect, so a branch is just one more stage.
+    upstream: tuple[str, ...] | None = None
 
     @property
     def mean_latency(self) -> float | None:
@@ -49,6 +54,13 @@ class RunStats:
 
     stages: list[StageStats] = field(default_factory=list)
     delivered: int = 0  # items handed to the consumer
+
+    def sources(self, index: int) -> tuple[str, ...]:
+        """The names of the stages feeding stage ``index`` (``()``: the run's input)."""
+        stage = self.stages[index]
+        if stage.upstream is not None:
+            return stage.upstream
+        return () if index == 0 else (self.stages[index - 1].name,)
 
     def __getitem__(self, name: str) -> StageStats:
         for stage in self.stages:
