@@ -314,6 +314,8 @@ class Progress(Generic[T]):
             return
         self._running = True
         self._started = time.monotonic()
+        if self.where == "terminal" and _live_displays:
+            self.where = "plain"  # one live display at a time: this run's last frame goes above it
         if self.where == "plain":
             return  # nothing is drawn until the last frame
         try:
@@ -348,8 +350,9 @@ class Progress(Generic[T]):
             elif self.where == "notebook":
                 self._handle.update(last)
             else:
-                self.file.write("\n".join(last.lines()) + "\n")
-                self.file.flush()
+                out = _through_display(self.file)
+                out.write("\n".join(last.lines()) + "\n")
+                out.flush()
         except Exception:  # closed or broken output: the run goes on
             pass
         finally:
@@ -387,6 +390,7 @@ class Progress(Generic[T]):
             redirect_stdout=True, redirect_stderr=True, transient=False,
         )
         before = (sys.stdout, sys.stderr)
+        _live_displays.add(self)
         self._live.start(refresh=True)
         # Log handlers keep the stream they were given: point those writing to the
         # terminal's stdout / stderr through the redirection too, so no record is lost.
@@ -403,6 +407,7 @@ class Progress(Generic[T]):
     def _off(self) -> None:
         """Stop drawing for good: end the Live display, give log handlers their streams back."""
         self.where = "off"
+        _live_displays.discard(self)
         live, self._live = self._live, None
         try:
             if live is not None:
@@ -413,6 +418,18 @@ class Progress(Generic[T]):
             for handler, stream in reversed(self._restore):
                 handler.setStream(stream)
             self._restore.clear()
+
+
+#: The terminal displays running now (at most one: a second one is shown as plain text).
+_live_displays: weakref.WeakSet[Progress[Any]] = weakref.WeakSet()
+
+
+def _through_display(file: IO[str]) -> IO[str]:
+    """Where to write to ``file`` so that a live display keeps it: its redirection, if any."""
+    for stream in (sys.stderr, sys.stdout):
+        if getattr(stream, "rich_proxied_file", None) is file:
+            return stream
+    return file
 
 
 def _stream_handlers() -> Iterator[logging.StreamHandler[Any]]:
