@@ -14,7 +14,7 @@ on screen.
 
 Where it draws (``enabled=None``, the default, decides by the output):
 
-- **a terminal**: a `rich <https://rich.readthedocs.io>`_ ``Live`` display. While
+- **a terminal**: a [rich](https://rich.readthedocs.io) ``Live`` display. While
   it runs, ``sys.stdout`` and ``sys.stderr`` are redirected through it, and so are
   the ``logging`` stream handlers writing to them, so prints, log records and
   warnings appear above the display and none is lost. It is refreshed by the run's
