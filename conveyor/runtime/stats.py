@@ -10,7 +10,6 @@ shape (a branch, later) is just one more row.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 __all__ = ["StageStats", "RunStats", "format_seconds"]
@@ -84,6 +83,8 @@ class RunStats:
 
     def _repr_html_(self) -> str:
         """A notebook shows the figures as a table (non-zero skips and failures stand out)."""
+        import html  # only in a notebook: not with conveyor
+
         header, *body = self.rows()
         head = "".join(f"<th style=\"text-align:{'left' if i == 0 else 'right'}\">{html.escape(h)}</th>"
                        for i, h in enumerate(header))
