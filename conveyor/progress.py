@@ -183,10 +183,17 @@ class Frame:
         return lines
 
     def _repr_html_(self) -> str:
-        """The notebook view: the heading, a bar for the input (when its size is known) and the table."""
-        fraction = self.fraction()
-        bar = "" if fraction is None else f' <progress value="{fraction:.4f}" max="1" style="width:12em"></progress>'
-        return f"<div><b>{html.escape(self.heading())}</b>{bar}</div>{self.stats._repr_html_()}"
+        """The notebook view: the heading, then the run's table with a bar per stage."""
+        bars = []
+        for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
+            text = html.escape(self.progress_text(stage, total, self.fed_by_input(index)))
+            if total is None:
+                bar = "<progress></progress>" if self.state == "running" else '<progress value="1" max="1"></progress>'
+            else:
+                done = (1 if self.state != "running" else 0) if total == 0 else min(stage.items_in, total)
+                bar = f'<progress value="{done}" max="{max(total, 1)}"></progress>'
+            bars.append(f'<span style="white-space:nowrap">{bar} {text}</span>')
+        return f"<div><b>{html.escape(self.heading())}</b></div>{self.stats.html({'progress': bars})}"
 
     def __repr__(self) -> str:  # the text/plain form of the notebook view
         return "\n".join(self.lines())

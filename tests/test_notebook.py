@@ -62,6 +62,7 @@ def test_progress_shows_as_html_and_its_last_frame_stays(outputs: list[list[dict
     (frame,) = data_of(cell, "text/html")
     assert "conveyor: parse | total  [done" in frame and "100% of 100" in frame
     assert '<table class="conveyor-stats">' in frame
+    assert frame.count('<progress value="100" max="100">') == 2  # a bar per stage, full at the end
     (text,) = data_of(cell, "text/plain")
     assert "\x1b" not in text and "in 100 · out 100" in text
     assert cell[1]["text"] == "[45, 145, 245]\n"  # the print is kept too
@@ -70,7 +71,8 @@ def test_progress_shows_as_html_and_its_last_frame_stays(outputs: list[list[dict
 def test_stats_show_as_an_html_table(outputs: list[list[dict[str, Any]]]) -> None:
     (table,) = data_of(outputs[2], "text/html")
     assert table.startswith('<table class="conveyor-stats">')
-    assert "<td style=\"text-align:left\">parse</td>" in table and "10 delivered" in table
+    assert ">parse</td>" in table and ">100</td>" in table and "10 delivered" in table
+    assert "<th" in table and ">in flight</th>" in table
 
 
 def test_a_task_and_a_pipeline_show_as_diagrams(outputs: list[list[dict[str, Any]]]) -> None:

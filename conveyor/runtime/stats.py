@@ -10,6 +10,7 @@ shape (a branch, later) is just one more row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["StageStats", "RunStats", "format_seconds"]
@@ -83,24 +84,33 @@ class RunStats:
 
     def _repr_html_(self) -> str:
         """A notebook shows the figures as a table (non-zero skips and failures stand out)."""
+        return self.html()
+
+    def html(self, extra: Mapping[str, Sequence[str]] | None = None) -> str:
+        """The figures as an HTML table; ``extra`` adds columns (title: one ready-made
+        HTML cell per stage) after the stage's name, as the progress display does."""
         import html  # only in a notebook: not with conveyor
 
+        extra = dict(extra or {})
         header, *body = self.rows()
-        head = "".join(f"<th style=\"text-align:{'left' if i == 0 else 'right'}\">{html.escape(h)}</th>"
-                       for i, h in enumerate(header))
+        titles = [header[0], *extra, *header[1:]]
+        left = 1 + len(extra)  # the name and the extra columns are read left to right
+        head = "".join(f'<th style="{_align(i < left)}">{html.escape(h)}</th>' for i, h in enumerate(titles))
         lines = []
-        for stage, row in zip(self.stages, body):
+        for index, (stage, row) in enumerate(zip(self.stages, body)):
             alert = {3: stage.skipped, 4: stage.failed}
-            cells = []
-            for i, cell in enumerate(row):
-                text = f"<b>{html.escape(cell)}</b>" if alert.get(i) else html.escape(cell)
-                cells.append(f"<td style=\"text-align:{'left' if i == 0 else 'right'}\">{text}</td>")
-            lines.append(f"<tr>{''.join(cells)}</tr>")
+            figures = [f"<b>{html.escape(cell)}</b>" if alert.get(i) else html.escape(cell) for i, cell in enumerate(row)]
+            cells = [figures[0], *(column[index] for column in extra.values()), *figures[1:]]
+            lines.append("<tr>" + "".join(f'<td style="{_align(i < left)}">{cell}</td>' for i, cell in enumerate(cells)) + "</tr>")
         return (
-            f"<table class=\"conveyor-stats\"><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(lines)}</tbody>"
-            f"<caption style=\"caption-side:bottom;text-align:left\">{self.delivered:,} delivered</caption></table>"
+            f'<table class="conveyor-stats"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(lines)}</tbody>'
+            f'<caption style="caption-side:bottom;text-align:left">{self.delivered:,} delivered</caption></table>'
         )
+
+
+def _align(left: bool) -> str:
+    return f"text-align:{'left' if left else 'right'};padding:0.15em 0.6em"
 
 
 def _cells(stage: StageStats) -> tuple[str, ...]:
