@@ -97,27 +97,35 @@ class Frame:
 
     def totals(self) -> list[int | None]:
         """Per stage, the items it can expect so far: the input's size (when known) for
-        a stage fed by the input, else what the stages feeding it have put out."""
+        the first stage, what the stage before it on its line (main line or branch) has
+        put out for the others, None for the first stage of a branch."""
         stats = self.stats
-        by_name = {stage.name: stage for stage in stats.stages}
         totals: list[int | None] = []
         for index in range(len(stats.stages)):
-            sources = stats.sources(index)
-            totals.append(self.total if not sources else sum(by_name[n].items_out for n in sources if n in by_name))
+            feeder = stats.feeder(index)
+            if feeder is not None:
+                totals.append(stats.stages[feeder].items_out)
+            else:
+                totals.append(self.total if self.fed_by_input(index) else None)
         return totals
 
     def fed_by_input(self, index: int) -> bool:
-        return not self.stats.sources(index)
+        """The run's first stage, on the main line, takes the input."""
+        return index == 0 and not self.stats.stages[0].path
+
+    def label(self, index: int) -> str:
+        """The stage's name, indented once per branch it sits in."""
+        stage = self.stats.stages[index]
+        return "  " * _depth(stage) + stage.name
 
     def fraction(self) -> float | None:
         """How much of the input has been taken in (None without a total): by the
         first stage fed by the input."""
         if self.total is None:
             return None
-        first = next((s for i, s in enumerate(self.stats.stages) if self.fed_by_input(i)), None)
-        if first is None:
+        if not self.stats.stages or not self.fed_by_input(0):
             return None
-        return 1.0 if self.total == 0 else min(first.items_in / self.total, 1.0)
+        return 1.0 if self.total == 0 else min(self.stats.stages[0].items_in / self.total, 1.0)
 
     def eta(self) -> float | None:
         """Seconds left at the rate so far (None without a total or before the first item)."""
@@ -161,25 +169,27 @@ class Frame:
         """The frame for rich: a heading, then per stage a bar line and a counts line
         (which wraps on a narrow terminal rather than being cut)."""
         running = self.state == "running"
-        width = max((len(stage.name) for stage in self.stats.stages), default=0)
+        labels = [self.label(i) for i in range(len(self.stats.stages))]
+        width = max(map(len, labels), default=0)
         style = "bold" if running else "bold green" if self.state == "done" else "bold red"
         heading = [Text(f"conveyor: {self.name}", style=style)]
         heading += [Text(part, style=style) for part in self.heading_parts()]
         parts: list[RenderableType] = [_Pieces(heading, ", ", start="  [", end="]")]
         for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
-            row = _Row(Text(stage.name, style="bold"), width, stage, total, running,
+            row = _Row(Text(labels[index], style="bold"), width, stage, total, running,
                        self.progress_text(stage, total, self.fed_by_input(index)))
             alerts = {2: "bold yellow" if stage.skipped else "dim", 3: "bold red" if stage.failed else "dim"}
             counts = [Text(part, style=alerts.get(i, "dim")) for i, part in enumerate(self.count_parts(stage))]
-            parts += [Padding(row, (0, 0, 0, 2)), Padding(_Pieces(counts, " · "), (0, 0, 0, 4))]
+            indent = 4 + 2 * _depth(stage)
+            parts += [Padding(row, (0, 0, 0, 2)), Padding(_Pieces(counts, " · "), (0, 0, 0, indent))]
         return Group(*parts)
 
     def lines(self) -> list[str]:
         """The frame as plain text lines, with no escape codes (for files, pipes and tests)."""
         lines = [self.heading()]
         for index, (stage, total) in enumerate(zip(self.stats.stages, self.totals())):
-            lines.append(f"  {stage.name}  {self.progress_text(stage, total, self.fed_by_input(index))}")
-            lines.append(f"    {self.counts(stage)}")
+            lines.append(f"  {self.label(index)}  {self.progress_text(stage, total, self.fed_by_input(index))}")
+            lines.append(f"    {'  ' * _depth(stage)}{self.counts(stage)}")
         return lines
 
     def _repr_html_(self) -> str:
@@ -244,6 +254,11 @@ class _Pieces:
 def frame(name: str, stats: RunStats, elapsed: float, state: str, total: int | None = None) -> list[str]:
     """The plain-text lines of one frame: the heading, then two lines per stage."""
     return Frame(name, stats, elapsed, state, total).lines()
+
+
+def _depth(stage: StageStats) -> int:
+    """How many branches deep a stage sits (0 on the main line)."""
+    return len(stage.path.split(" > ")) if stage.path else 0
 
 
 def _bar(stage: StageStats, total: int | None, running: bool, width: int) -> ProgressBar:

@@ -435,7 +435,7 @@ def _legend(dot: graphviz.Digraph, pipeline: Pipeline[Any, Any], *, with_stats: 
         rows.append(_legend_row(_swatch("in · out", TASK_FILL, TASK_LINE), "run: items in/out, skipped, failed, retries, mean latency per call"))
     rows.append(_legend_row(_arrow("──▶", MUTED), "items, labelled with their type"))
     if any(data["kind"] == "combinator" for _, data in graph.nodes(data=True)):
-        rows.append(_legend_row(_swatch("fan", BRANCH_FILL, BRANCH_LINE), "branching step: fan, fork, route, tee, merge"))
+        rows.append(_legend_row(_swatch("fan", BRANCH_FILL, BRANCH_LINE, rounded=False), "branching step: fan, fork, route, tee, merge"))
         rows.append(_legend_row(_arrow("──▶", BRANCH_LINE), "into a branch, labelled with its name and type"))
     if "side_input" in kinds:
         swatch = _side_table(f'<TR><TD><FONT POINT-SIZE="9">value</FONT></TD></TR>')
@@ -458,9 +458,11 @@ def _legend_row(symbol: str, text: str) -> str:
     )
 
 
-def _swatch(text: str, fill: str, line: str) -> str:
+def _swatch(text: str, fill: str, line: str, *, rounded: bool = True) -> str:
+    """A small box drawn as the diagram draws that kind of node (rounded: tasks)."""
+    style = ' STYLE="rounded"' if rounded else ""
     return (
-        f'<TABLE BORDER="1" CELLBORDER="0" CELLPADDING="1" STYLE="rounded" BGCOLOR="{fill}" COLOR="{line}">'
+        f'<TABLE BORDER="1" CELLBORDER="0" CELLPADDING="1"{style} BGCOLOR="{fill}" COLOR="{line}">'
         f'<TR><TD><FONT POINT-SIZE="9">{_h(text)}</FONT></TD></TR></TABLE>'
     )
 

@@ -172,17 +172,21 @@ async def test_progress_option_is_quiet_when_not_a_terminal(capsys: pytest.Captu
     assert capsys.readouterr().err == ""
 
 
-def test_a_stage_can_name_where_its_items_come_from() -> None:
-    """Branches, later, are more stages in stream.stats that say which stages feed them."""
+def test_branch_stages_are_more_stages_indented_under_their_step() -> None:
+    fan = "branch 'dbl' (1 of 2) of fan at p.py:9"
+    other = "branch 'inc' (2 of 2) of fan at p.py:9"
     stats = RunStats([
-        StageStats("read", items_in=100, items_out=100),
-        StageStats("left", items_in=40, items_out=40),
-        StageStats("right", items_in=30, items_out=30, upstream=("read",)),
-        StageStats("join", items_in=50, items_out=50, upstream=("left", "right")),
-        StageStats("audit", items_in=100, items_out=0, upstream=()),
+        StageStats("inc", items_in=100, items_out=100),
+        StageStats("fan(dbl, inc)", items_in=100, items_out=150),
+        StageStats("dbl", items_in=80, items_out=80, path=fan),
+        StageStats("half", items_in=70, items_out=70, path=fan),
+        StageStats("inc", items_in=75, items_out=75, path=other),
+        StageStats("show", items_in=150, items_out=150),
     ])
     shown = Frame("p", stats, 1.0, "running", total=200)
-    assert shown.totals() == [200, 100, 100, 70, 200]
+    assert shown.totals() == [200, 100, None, 80, None, 150]
     lines = shown.lines()
-    assert lines[7].split() == ["join", "50/70"]
-    assert lines[9].split() == ["audit", "50%", "100/200"]  # fed by the input: a percentage too
+    assert lines[5].split() == ["dbl", "80"] and lines[5].startswith("    dbl")  # first of its branch: a count
+    assert lines[7].startswith("    half  70/80") and lines[8].startswith("      in 70 ")
+    assert lines[11].split() == ["show", "150/150"] and lines[11].startswith("  show")
+    assert "\u00a0\u00a0dbl" in stats._repr_html_()

@@ -32,11 +32,6 @@ class StageStats:
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
     path: str = ""  # the branches this stage sits in ("" on the main line)
-    #: Where the stage's items come from: the names of the stages whose outputs it
-    #: takes in, ``()`` for the run's input, or None (the default) for a chain: the
-    #: stage before it in ``RunStats.stages`` (the input for the first). Views use it
-    #: to know how many items a stage can expect, so a branch is just one more stage.
-    upstream: tuple[str, ...] | None = None
 
     @property
     def mean_latency(self) -> float | None:
@@ -55,12 +50,13 @@ class RunStats:
     stages: list[StageStats] = field(default_factory=list)
     delivered: int = 0  # items handed to the consumer
 
-    def sources(self, index: int) -> tuple[str, ...]:
-        """The names of the stages feeding stage ``index`` (``()``: the run's input)."""
-        stage = self.stages[index]
-        if stage.upstream is not None:
-            return stage.upstream
-        return () if index == 0 else (self.stages[index - 1].name,)
+    def feeder(self, index: int) -> int | None:
+        """The stage whose outputs stage ``index`` takes in: the one before it on the
+        same line (main line or branch); None for the first stage of the run (the
+        input feeds it) and for the first stage of a branch (what its branching step
+        hands each branch depends on the step)."""
+        path = self.stages[index].path
+        return next((i for i in range(index - 1, -1, -1) if self.stages[i].path == path), None)
 
     def __getitem__(self, name: str) -> StageStats:
         for stage in self.stages:
@@ -116,7 +112,8 @@ def _align(left: bool) -> str:
 def _cells(stage: StageStats) -> tuple[str, ...]:
     latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
     figures = (stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.retries, stage.in_flight)
-    return (stage.name, *(f"{value:,}" for value in figures), latency)
+    depth = len(stage.path.split(" > ")) if stage.path else 0  # a branch's stages indented under their step
+    return ("\u00a0\u00a0" * depth + stage.name, *(f"{value:,}" for value in figures), latency)
 
 
 def format_seconds(seconds: float) -> str:
