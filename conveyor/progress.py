@@ -240,7 +240,7 @@ class _Pieces:
         last = len(self.pieces) - 1
         for index, piece in enumerate(self.pieces):
             opening = index == 1 and self.start is not None
-            joint = "" if index == 0 else (self.start or "" if opening else self.sep)
+            joint = "" if index == 0 else ((self.start or "") if opening else self.sep)
             tail = self.end if index == last else self.sep.rstrip()
             if index and line.cell_len + len(joint) + piece.cell_len + len(tail) > width:
                 yield line.append("" if opening else self.sep.rstrip())
