@@ -365,7 +365,7 @@ class Pipeline(Generic[In, Out]):
     def as_list(self: Source[_A]) -> list[_A]:
         """This source pipeline as a side input that receives all of its items, run once
         per run: ``task.with_inputs(names=pipeline.as_list())``. Typed ``list[T]`` so that
-        every type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        every type checker compares it with the parameter (see ``conveyor.side``)."""
         return ItemsSideInput(self, f"{_spelled(self)}.as_list()", all_items=True)  # type: ignore[return-value]
 
     def as_single(self: Source[_A]) -> _A:

@@ -4,13 +4,13 @@
 classified once at bind time. They become nodes of the pipeline's graph; the
 runtime resolves each once per run, before the task's first item.
 
-Deferred side inputs that type-check as their value: :func:`side` (an awaitable, a
+Deferred side inputs that type-check as their value: ``side`` (an awaitable, a
 source pipeline or task, or a Stream) and ``.as_list()`` / ``.as_single()`` (on
 tasks, pipelines and streams) are *declared* to return the value the side input
 resolves to, so that ``with_inputs``'s ParamSpec checks them in every type checker
 (the ``dataclasses.field()`` technique). At run time they return a
-:class:`DeferredSideInput`, a marker that only ``with_inputs`` understands; any other
-use of it raises :class:`SideInputMarkerError`.
+``DeferredSideInput``, a marker that only ``with_inputs`` understands; any other
+use of it raises ``SideInputMarkerError``.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ class DeferredSideInput:
     ``dataclasses.field()`` does); at run time this object only carries what
     ``with_inputs`` needs. Every other use (attribute access, item access, arithmetic,
     comparison, iteration, ``bool()``, ``str()``, calling it) raises
-    :class:`SideInputMarkerError`. A subclass per kind of deferred value; a new kind
+    ``SideInputMarkerError``. A subclass per kind of deferred value; a new kind
     (say, a value made once per worker) is a new subclass that ``with_inputs`` learns.
     """
 

@@ -99,7 +99,7 @@ if TYPE_CHECKING:
 
     class TaskWithUnboundSideInputs(Protocol):
         """A task with a required positional side input still unbound (one that more
-        than the item must be given to): calling it names :class:`BindSideInputsFirst`."""
+        than the item must be given to): calling it names ``BindSideInputsFirst``."""
 
         @property
         def __conveyor_stage__(self) -> Callable[[Never, Never], object]: ...
@@ -299,7 +299,7 @@ class Task(Generic[In, Out, P]):
     def as_list(self: Source[_O]) -> list[_O]:
         """This source task as a side input that receives all of its items, run once per
         run: ``task.with_inputs(names=names.as_list())``. Typed ``list[T]`` so that every
-        type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        type checker compares it with the parameter (see ``conveyor.side``)."""
         name = getattr(self, "name", "task")
         return ItemsSideInput(self, f"{name}.as_list()", all_items=True)  # type: ignore[return-value]
 
