@@ -4,16 +4,21 @@ Decorate plain functions with ``@single_task`` / ``@batch_task``, pipe them with
 ``|`` and call the pipeline on data to get a stream of results.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from conveyor.branching import fan, fork, merge, route, route_by_key, route_by_type, tee
 from conveyor.decorators import batch_task, single_task
 from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
+from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.side_inputs import SideInputMarkerError, side
-from conveyor.stream import Stream
 from conveyor.task import BatchTask, SingleTask, Task
 from conveyor.typecheck import TypecheckMode, typecheck_mode
+
+if TYPE_CHECKING:
+    from conveyor.stream import Stream
 
 __all__ = [
     "single_task",
@@ -23,6 +28,8 @@ __all__ = [
     "BatchTask",
     "Pipeline",
     "Stream",
+    "RunStats",
+    "StageStats",
     "fan",
     "fork",
     "route",
@@ -47,3 +54,15 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name stays an error there
+
+    def __getattr__(name: str) -> Any:
+        # The runtime (and asyncio with it) is imported with the first run, or here
+        # when its Stream is asked for, not with conveyor: ``import conveyor`` stays light.
+        if name == "Stream":
+            from conveyor.stream import Stream
+
+            globals()["Stream"] = Stream
+            return Stream
+        raise AttributeError(f"module 'conveyor' has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The branching steps users write: ``fan``, ``fork``, ``route``, ``route_by_type``,
 ``route_by_key``, ``tee`` and ``merge``.
 
-Each returns a one-step :class:`~conveyor.pipeline.Pipeline`, so it composes with
+Each returns a one-step ``Pipeline``, so it composes with
 ``|`` like a task. Fixed-arity overloads (2 to 6 branches) keep every branch's type
 for plain type checkers (pyright, mypy without the plugin): a ``*args`` form would
 decay to ``object`` in mypy.

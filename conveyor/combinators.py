@@ -79,7 +79,7 @@ class Combinator:
     @property
     def types(self) -> StageTypes:
         """Declared types, before anything flows in: the first branch's input and
-        the combined outputs (composition refines them with :meth:`flow_from`)."""
+        the combined outputs (composition refines them with ``flow_from``)."""
         inputs = [b.input_type for b in self.branches if b.stages]
         incoming = Any if self.kind == "merge" or not inputs else inputs[0]
         outputs = [b.output_type for b in self.branches]

@@ -4,7 +4,7 @@ Every option is validated here, at decoration time, so a typo fails where it is
 written and not in the middle of a run.
 
 The overloads give the task's static type by the stage rules of
-:mod:`conveyor.stage_types`: ``SingleTask[In, Out, P]`` with ``Out`` the awaited,
+``conveyor.stage_types``: ``SingleTask[In, Out, P]`` with ``Out`` the awaited,
 yielded or returned type without ``None`` (``NoOutput`` for a sink), a batch task's
 ``list[R]`` return fanning out as ``R``, and ``P`` the side-input parameters. Their
 order matters (the first match wins): functions returning Any (or a TypeVar) first,
@@ -333,7 +333,7 @@ def batch_task(
     ``max_wait`` (seconds), a batch that has at least ``min_size`` items is sent
     ``max_wait`` after its first item arrived even if it is not full. At the end of
     the input the remainder is always processed, even when smaller than ``min_size``.
-    Other options as for :func:`single_task` (``on_error`` is "fail" or "skip_batch").
+    Other options as for ``single_task`` (``on_error`` is "fail" or "skip_batch").
     """
 
     _check_unknown("batch_task", unknown)

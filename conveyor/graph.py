@@ -11,14 +11,15 @@ This module knows nothing of running or drawing pipelines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Final
 
 from conveyor.combinators import Combinator
 from conveyor.stage_types import NOTHING
 from conveyor.task import Task
 from conveyor.typecheck import Junction
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["SOURCE", "SINK", "build_graph", "check_structure", "stage_node", "side_input_node"]
 
@@ -41,8 +42,11 @@ def build_graph(stages: Sequence[Any], junctions: Sequence[Junction]) -> nx.DiGr
     PipelineTypeError found there in lax/off mode, else None). A branching step is a
     ``combinator`` node with an edge to the first stage of each branch (``branch``:
     its index) and, except for ``tee``, a ``join`` node where the branches meet.
-    Branch stages are named after their place: ``stage-2/b1/stage-0``.
+    Branch stages are named after their place: ``stage-2/b1/stage-0``. networkx is
+    imported here, when a graph is first needed, not with conveyor (it costs ~150 ms).
     """
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_node(SOURCE, kind="source")
     last = _add_chain(graph, stages, junctions, "", SOURCE, [0])

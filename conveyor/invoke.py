@@ -2,8 +2,8 @@
 
 A task's function is classified once, at decoration time, by the shape of what a
 call gives back: a value, an awaitable, an iterator or an async iterator. The
-scheduler only ever asks an :class:`Invoker` for a prepared per-run callable and
-its :class:`CallShape`; it never inspects user functions itself. Running a sync
+scheduler only ever asks an ``Invoker`` for a prepared per-run callable and
+its ``CallShape``; it never inspects user functions itself. Running a sync
 function in a thread or a process later means a new Invoker whose ``shape`` is
 ``AWAITABLE``, with no change to the scheduler.
 """

@@ -1,21 +1,18 @@
 """Pipelines: an immutable chain of tasks, and the door from the model into the runtime.
 
-``a | b`` composes; calling a pipeline with data returns a :class:`~conveyor.stream.Stream`.
+``a | b`` composes; calling a pipeline with data returns a ``Stream``.
 Composing never mutates an operand, and one pipeline can run many times, also at once.
 
 Static typing: ``Pipeline[In, Out]`` takes ``In`` items and emits ``Out`` items (input
 contravariant, output covariant); ``|`` and ``add`` accept only stages whose input
-fits the output before them (see :mod:`conveyor.task` for the phantom members).
+fits the output before them (see ``conveyor.task`` for the phantom members).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
-
-import networkx as nx
 
 from conveyor.combinators import Combinator
 from conveyor.graph import build_graph, check_structure
@@ -24,15 +21,18 @@ from conveyor.policy import short_repr
 from conveyor.runtime.checks import CheckItems, resolve_mode
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT, RunOptions
 from conveyor.runtime.stats import RunStats
-from conveyor.stream import Stream
 from conveyor.side_inputs import ItemsSideInput
 from conveyor.stage_types import NOTHING
 from conveyor.task import NO_DATA, Task, not_a_stage_message
 from conveyor.typecheck import Junction, TypecheckMode, default_mode, flow_through, validate_mode
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Never
 
+    import networkx as nx
+
+    from conveyor.stream import Stream
     from conveyor.task import Source, _Producer, _Stage
 
 __all__ = ["Pipeline", "Step"]
@@ -57,7 +57,7 @@ _G = TypeVar("_G")
 class Pipeline(Generic[In, Out]):
     """A chain of tasks. Build one with ``task_a | task_b`` or ``Pipeline().add(a, b)``.
 
-    Composition checks each junction's types (see :mod:`conveyor.typecheck`);
+    Composition checks each junction's types (see ``conveyor.typecheck``);
     ``typecheck`` chooses what a mismatch does when this pipeline is composed further:
     "strict" (raise), "lax" (warn) or "off"; by default $CONVEYOR_TYPECHECK or strict.
     """
@@ -282,7 +282,7 @@ class Pipeline(Generic[In, Out]):
         ``check_items`` ("off", "sample", "all"; default $CONVEYOR_CHECK_ITEMS or off)
         checks items against the types on the pipeline's edges with typeguard.
         ``progress=True`` shows live per-stage counts on stderr while the run works
-        (only when stderr is a terminal; see :mod:`conveyor.progress`).
+        (on a terminal or in a notebook, quiet elsewhere; see ``conveyor.progress``).
         """
         return self._stream(data, ordered=True, max_in_flight=max_in_flight, check_items=check_items, progress=progress)
 
@@ -326,6 +326,8 @@ class Pipeline(Generic[In, Out]):
             check_items=resolve_mode(check_items, owner),
             progress=check_flag(owner, "progress", progress),
         )
+        from conveyor.stream import Stream  # the runtime (and asyncio) is loaded with the first run
+
         return Stream(self, data, options)
 
     def _check_runnable(self, data: Any) -> None:
@@ -363,7 +365,7 @@ class Pipeline(Generic[In, Out]):
     def as_list(self: Source[_A]) -> list[_A]:
         """This source pipeline as a side input that receives all of its items, run once
         per run: ``task.with_inputs(names=pipeline.as_list())``. Typed ``list[T]`` so that
-        every type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        every type checker compares it with the parameter (see ``conveyor.side``)."""
         return ItemsSideInput(self, f"{_spelled(self)}.as_list()", all_items=True)  # type: ignore[return-value]
 
     def as_single(self: Source[_A]) -> _A:

@@ -21,16 +21,17 @@ __all__ = [
     "validate_on_error",
 ]
 
-#: The failure strategies a task may choose. ``skip_item`` belongs to single tasks,
-#: ``skip_batch`` to batch tasks; ``fail`` (the default) stops the whole run.
 OnError = Literal["fail", "skip_item", "skip_batch"]
+"""The failure strategies a task may choose (its ``on_error`` option): ``"fail"`` (the
+default) stops the whole run; ``"skip_item"`` (single tasks) and ``"skip_batch"``
+(batch tasks) drop what the failing call was given, log it and go on."""
 
 _ON_ERROR_VALUES: Final = get_args(OnError)
 _SKIP_FOR_KIND: Final = {"single": "skip_item", "batch": "skip_batch"}
 
 
 def validate_on_error(value: object, *, task_kind: str, task_name: str) -> OnError:
-    """Return ``value`` as an :data:`OnError`: a TypeError for a non-str, a ValueError
+    """Return ``value`` as an ``OnError``: a TypeError for a non-str, a ValueError
     naming the task for an unknown or misplaced value."""
     allowed = ("fail", _SKIP_FOR_KIND[task_kind])
     owner = f"task {task_name!r}"
@@ -90,7 +91,7 @@ def _check_retry(owner: str, prefix: str, attempts: object, delay: object, backo
 class ErrorHandler:
     """Decides what happens to an item whose last attempt failed.
 
-    Subclass it and override :meth:`handle_error`. Return ``(True, value)`` to go on
+    Subclass it and override ``handle_error``. Return ``(True, value)`` to go on
     with ``value`` as the task's result for that item (``None`` drops the item), or
     ``(False, anything)`` to let the task's ``on_error`` policy run.
     For a batch task, ``item`` is the whole batch (a list).

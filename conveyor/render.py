@@ -10,11 +10,11 @@ Visual grammar (also drawn as a small legend in the corner of every diagram):
   the pipeline starts with a source task, or ends in a sink);
 - **task**: a rounded box with the task's name in bold, its kind (``single``, or
   ``batch min..max`` with ``max_wait``) and the options that are set
-  (``concurrency_limit``, ``on_error``, ``retry_attempts``);
+  (``concurrency_limit``, ``on_error``, ``retry_attempts``, ``error_handler``);
 - **item edge**: a solid arrow labelled with the element type that flows on it
   (long types shortened with an ellipsis; the full type is the edge's tooltip);
-- **side input**: a yellow note shape, joined to its task by a dashed arrow
-  labelled with the parameter name;
+- **side input**: a yellow box with square corners (its kind, then its value or
+  pipeline), joined to its task by a dashed arrow labelled ``parameter: type``;
 - **type mismatch**: a thick red item edge labelled ``outputs X / expects Y``;
 - **run statistics** (with ``stats=``): in, out, skipped, failed, retries and
   the mean latency per call, below each task's options.
@@ -36,8 +36,7 @@ import graphviz
 from conveyor.combinators import Combinator
 from conveyor.errors import PipelineTypeError
 from conveyor.graph import SINK, SOURCE
-from conveyor.progress import format_seconds
-from conveyor.runtime.stats import RunStats, StageStats
+from conveyor.runtime.stats import RunStats, StageStats, format_seconds
 from conveyor.side_inputs import SideInput, SideInputKind
 from conveyor.stage_types import NOTHING
 from conveyor.task import BatchTask, Task
@@ -222,9 +221,12 @@ def _outline_chain(lines: list[str], steps: Any, junctions: Any, indent: str) ->
     kind_width = max(map(len, kinds), default=0)
     for index, step in enumerate(steps):
         mismatch = junctions[index].mismatch
+        incoming = junctions[index].produced
         if mismatch is not None:
             lines.append(f"{indent}!! type mismatch: {_mismatch_text(mismatch)}")
-        flow = f"{_type_text(junctions[index].produced)} -> {_type_text(junctions[index + 1].produced)}"
+            if isinstance(step, Task):
+                incoming = step.types.input  # what this stage declares, not what arrives
+        flow = f"{_type_text(incoming)} -> {_type_text(junctions[index + 1].produced)}"
         lines.append(f"{indent}{names[index]:<{name_width}}  {kinds[index]:<{kind_width}}  {flow}".rstrip())
         pad = indent + " " * (len(str(index + 1)) + 2)
         if isinstance(step, Combinator):
@@ -275,7 +277,8 @@ def _task_node(dot: graphviz.Digraph, node: str, task: Task[Any, Any], stats: St
 
 
 def task_lines(task: Task[Any, Any]) -> list[str]:
-    """The kind line, then the set options (each a short ``name=value``), for labels and outlines."""
+    """The kind line, then the set options (each a short ``name=value``; a custom error
+    handler by its class name), for labels and outlines."""
     if isinstance(task, BatchTask):
         kind = f"batch {task.min_size}..{task.max_size if task.max_size is not None else 'all'}"
         if task.max_wait is not None:
@@ -289,6 +292,8 @@ def task_lines(task: Task[Any, Any]) -> list[str]:
         options.append(f"on_error={task.policy.on_error}")
     if task.policy.retry.attempts > 1:
         options.append(f"retry_attempts={task.policy.retry.attempts}")
+    if task.policy.handler is not None:
+        options.append(f"error_handler={type(task.policy.handler).__name__}")
     return [kind, *options]
 
 
@@ -337,12 +342,23 @@ def _join_node(dot: graphviz.Digraph, node: str, step: Combinator) -> None:
 
 
 def _side_input_node(dot: graphviz.Digraph, node: str, side: SideInput) -> None:
+    """A yellow box with square corners (tasks are blue and rounded): kind, then the value."""
     text = _side_input_name(side)
-    label = f'<<FONT POINT-SIZE="9" COLOR="{MUTED}">{_h(side.kind.value)}</FONT><BR/>{_h(short_type(text, 28))}>'
+    rows = (
+        f'<TR><TD><FONT POINT-SIZE="9" COLOR="{MUTED}">{_h(side.kind.value)}</FONT></TD></TR>'
+        f'<TR><TD><FONT POINT-SIZE="11">{_h(short_type(text, 28))}</FONT></TD></TR>'
+    )
     dot.node(
-        node, label, shape="note", style="filled", fillcolor=SIDE_FILL, color=SIDE_LINE,
-        fontsize="11", margin="0.12,0.05",
+        node, f"<{_side_table(rows, padding='2')}>", shape="plain",
         tooltip=_plain(f"side input {side.param}: {_side_text(side)} ({_type_text(side.annotation)})"),
+    )
+
+
+def _side_table(rows: str, padding: str = "1") -> str:
+    """The side-input box, in the diagram and in its legend alike."""
+    return (
+        f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="{padding}" '
+        f'BGCOLOR="{SIDE_FILL}" COLOR="{SIDE_LINE}">{rows}</TABLE>'
     )
 
 
@@ -397,9 +413,10 @@ def _item_edge(
 
 
 def _side_input_edge(dot: graphviz.Digraph, tail: str, head: str, param: str, tp: Any) -> None:
+    """Dashed, labelled ``param: type`` like a parameter (the type shortened; full in the tooltip)."""
     tooltip = _plain(f"{param}: {_type_text(tp)}")
     dot.edge(
-        tail, head, _plain(param), style="dashed", color=SIDE_LINE, fontcolor=SIDE_LINE,
+        tail, head, _plain(f"{param}: {short_type(tp, 24)}"), style="dashed", color=SIDE_LINE, fontcolor=SIDE_LINE,
         tooltip=tooltip, labeltooltip=tooltip,
     )
 
@@ -418,11 +435,12 @@ def _legend(dot: graphviz.Digraph, pipeline: Pipeline[Any, Any], *, with_stats: 
         rows.append(_legend_row(_swatch("in · out", TASK_FILL, TASK_LINE), "run: items in/out, skipped, failed, retries, mean latency per call"))
     rows.append(_legend_row(_arrow("──▶", MUTED), "items, labelled with their type"))
     if any(data["kind"] == "combinator" for _, data in graph.nodes(data=True)):
-        rows.append(_legend_row(_swatch("fan", BRANCH_FILL, BRANCH_LINE), "branching step: fan, fork, route, tee, merge"))
+        rows.append(_legend_row(_swatch("fan", BRANCH_FILL, BRANCH_LINE, rounded=False), "branching step: fan, fork, route, tee, merge"))
         rows.append(_legend_row(_arrow("──▶", BRANCH_LINE), "into a branch, labelled with its name and type"))
     if "side_input" in kinds:
-        rows.append(_legend_row(_swatch("value", SIDE_FILL, SIDE_LINE), "side input (value, awaitable, pipeline, stream)"))
-        rows.append(_legend_row(_arrow("- - ▶", SIDE_LINE), "side input, labelled with the parameter"))
+        swatch = _side_table(f'<TR><TD><FONT POINT-SIZE="9">value</FONT></TD></TR>')
+        rows.append(_legend_row(swatch, "side input (value, awaitable, pipeline, stream)"))
+        rows.append(_legend_row(_arrow("- - ▶", SIDE_LINE), "side input, labelled with parameter: type"))
     if has_mismatch:
         rows.append(_legend_row(_arrow("━━▶", BAD), "type mismatch: outputs X / expects Y"))
     table = (
@@ -440,9 +458,11 @@ def _legend_row(symbol: str, text: str) -> str:
     )
 
 
-def _swatch(text: str, fill: str, line: str) -> str:
+def _swatch(text: str, fill: str, line: str, *, rounded: bool = True) -> str:
+    """A small box drawn as the diagram draws that kind of node (rounded: tasks)."""
+    style = ' STYLE="rounded"' if rounded else ""
     return (
-        f'<TABLE BORDER="1" CELLBORDER="0" CELLPADDING="1" STYLE="rounded" BGCOLOR="{fill}" COLOR="{line}">'
+        f'<TABLE BORDER="1" CELLBORDER="0" CELLPADDING="1"{style} BGCOLOR="{fill}" COLOR="{line}">'
         f'<TR><TD><FONT POINT-SIZE="9">{_h(text)}</FONT></TD></TR></TABLE>'
     )
 

@@ -1,21 +1,20 @@
 """Side inputs: the extra arguments a task receives besides the stream's items.
 
-``task.with_inputs(...)`` binds each side-input parameter to a :class:`SideInput`,
+``task.with_inputs(...)`` binds each side-input parameter to a ``SideInput``,
 classified once at bind time. They become nodes of the pipeline's graph; the
 runtime resolves each once per run, before the task's first item.
 
-Deferred side inputs that type-check as their value: :func:`side` (an awaitable, a
+Deferred side inputs that type-check as their value: ``side`` (an awaitable, a
 source pipeline or task, or a Stream) and ``.as_list()`` / ``.as_single()`` (on
 tasks, pipelines and streams) are *declared* to return the value the side input
 resolves to, so that ``with_inputs``'s ParamSpec checks them in every type checker
 (the ``dataclasses.field()`` technique). At run time they return a
-:class:`DeferredSideInput`, a marker that only ``with_inputs`` understands; any other
-use of it raises :class:`SideInputMarkerError`.
+``DeferredSideInput``, a marker that only ``with_inputs`` understands; any other
+use of it raises ``SideInputMarkerError``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import inspect
 import weakref
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 if TYPE_CHECKING:
+    import asyncio  # at run time imported where a run uses it: not with conveyor
+
     from conveyor.stream import Stream
     from conveyor.task import Source
 
@@ -92,6 +93,8 @@ class OnceAwaitable:
             weakref.finalize(self, _close_unstarted, self.awaitable)
 
     async def get(self) -> Any:
+        import asyncio  # a run is going on: already imported
+
         if not inspect.iscoroutine(self.awaitable):
             return await self.awaitable
         if self._outcome is not None:
@@ -112,6 +115,8 @@ class OnceAwaitable:
         return value
 
     def _settle(self, ok: bool, value: Any) -> None:
+        import asyncio  # a run is going on: already imported
+
         if isinstance(value, asyncio.CancelledError):
             # The coroutine is spent; later runs get a clear error instead of a reuse crash.
             self._outcome = (False, RuntimeError(
@@ -152,7 +157,7 @@ class DeferredSideInput:
     ``dataclasses.field()`` does); at run time this object only carries what
     ``with_inputs`` needs. Every other use (attribute access, item access, arithmetic,
     comparison, iteration, ``bool()``, ``str()``, calling it) raises
-    :class:`SideInputMarkerError`. A subclass per kind of deferred value; a new kind
+    ``SideInputMarkerError``. A subclass per kind of deferred value; a new kind
     (say, a value made once per worker) is a new subclass that ``with_inputs`` learns.
     """
 

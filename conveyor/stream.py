@@ -126,7 +126,7 @@ class Stream(AsyncIterator[T], Generic[T]):
     def as_list(self) -> list[T]:
         """This stream as a side input that receives all of its items (consumed once):
         ``task.with_inputs(names=pipeline(data).as_list())``. Typed ``list[T]`` so that
-        every type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        every type checker compares it with the parameter (see ``conveyor.side``)."""
         from conveyor.side_inputs import ItemsSideInput
 
         return ItemsSideInput(self, f"stream of {self.pipeline.name}.as_list()", all_items=True)  # type: ignore[return-value]

@@ -1,12 +1,12 @@
 """Tasks: immutable descriptions of one pipeline stage.
 
-A task bundles the user's function (behind an :class:`~conveyor.invoke.Invoker`),
+A task bundles the user's function (behind an ``Invoker``),
 its name, its error policy, its concurrency limit and its bound side inputs. Every
 "change" (binding side inputs, binding a method's instance) returns a new task.
 
 Static typing: ``Task[In, Out, P]`` carries the item type it takes, the item type it
 emits and its side-input parameters (a ParamSpec; ``Task[In, Out]`` means "any side
-inputs"). A sink's output type is :class:`NoOutput`; a source's input type is
+inputs"). A sink's output type is ``NoOutput``; a source's input type is
 ``Never``. Type checkers read the phantom members declared under ``TYPE_CHECKING``
 (never present at run time) to reject a bad ``|``, a call or a pipe with unbound
 required side inputs, and to bind decorated methods. docs/static-checking.md has
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     _G_contra = TypeVar("_G_contra", contravariant=True)
 
     class _Deliverable(Protocol):
-        """Every item type (everything has ``__eq__``), except :class:`NoOutput`."""
+        """Every item type (everything has ``__eq__``), except ``NoOutput``."""
 
         def __eq__(self, other: Never, /) -> object: ...  # type: ignore[override]
 
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
         def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...
 
     class _Producer(Protocol[_I_contra, _O_co]):
-        """A :class:`_Stage` whose items can flow on: not a sink."""
+        """A ``_Stage`` whose items can flow on: not a sink."""
 
         @property
         def __conveyor_stage__(self) -> Callable[[_I_contra], _O_co]: ...
@@ -99,7 +99,7 @@ if TYPE_CHECKING:
 
     class TaskWithUnboundSideInputs(Protocol):
         """A task with a required positional side input still unbound (one that more
-        than the item must be given to): calling it names :class:`BindSideInputsFirst`."""
+        than the item must be given to): calling it names ``BindSideInputsFirst``."""
 
         @property
         def __conveyor_stage__(self) -> Callable[[Never, Never], object]: ...
@@ -299,7 +299,7 @@ class Task(Generic[In, Out, P]):
     def as_list(self: Source[_O]) -> list[_O]:
         """This source task as a side input that receives all of its items, run once per
         run: ``task.with_inputs(names=names.as_list())``. Typed ``list[T]`` so that every
-        type checker compares it with the parameter (see :func:`conveyor.side`)."""
+        type checker compares it with the parameter (see ``conveyor.side``)."""
         name = getattr(self, "name", "task")
         return ItemsSideInput(self, f"{name}.as_list()", all_items=True)  # type: ignore[return-value]
 
@@ -375,6 +375,17 @@ class Task(Generic[In, Out, P]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} ({self.describe()}) defined at {self.defined_at}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows a task as its one-node diagram, as it shows a pipeline (only the
+        repr while a side input is unbound, or when Graphviz is missing)."""
+        from conveyor.pipeline import Pipeline
+
+        if self.unbound_side_inputs:
+            return {"text/plain": repr(self)}
+        bundle = Pipeline.of(self)._repr_mimebundle_(include, exclude)
+        bundle["text/plain"] = repr(self)
+        return bundle
 
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)

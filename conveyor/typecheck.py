@@ -3,7 +3,7 @@
 When stages are composed, each junction checks the type the upstream stage produces
 against the type the downstream stage expects (``typerules``), binds the TypeVars of
 generic stages, and carries the (substituted) output type on. The mode decides what
-a definite mismatch does: ``strict`` raises :class:`PipelineTypeError` at the ``|``,
+a definite mismatch does: ``strict`` raises ``PipelineTypeError`` at the ``|``,
 ``lax`` warns, ``off`` skips the check. Anything the rules cannot decide is accepted.
 """
 
@@ -17,10 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeVar, get_args
-
-from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
 from conveyor.errors import PipelineTypeError, PipelineTypeWarning
 from conveyor.policy import short_repr
@@ -39,6 +36,9 @@ from conveyor.typerules import (
 __all__ = ["TypecheckMode", "ENV_VAR", "default_mode", "typecheck_mode", "Junction", "flow_through"]
 
 TypecheckMode = Literal["strict", "lax", "off"]
+"""What a type mismatch at a ``|`` does: ``"strict"`` raises ``PipelineTypeError``,
+``"lax"`` warns (``PipelineTypeWarning``) and composes, ``"off"`` composes silently.
+The default is $CONVEYOR_TYPECHECK, else ``"strict"``."""
 ENV_VAR: Final = "CONVEYOR_TYPECHECK"
 _MODES: Final = get_args(TypecheckMode)
 log = logging.getLogger("conveyor.typecheck")
@@ -223,6 +223,8 @@ def value_problem(value: Any, annotation: Any) -> str | None:
     """Why ``value`` does not match ``annotation``, or None (also when typeguard cannot tell)."""
     if annotation is Any:
         return None
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type  # only when a value is bound: not with conveyor
+
     try:
         check_type(value, annotation, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
     except TypeCheckError as exc:
@@ -245,14 +247,14 @@ def _report(error: TypeError) -> None:
         warnings.warn(PipelineTypeWarning(str(error)), stacklevel=_user_stacklevel())
 
 
-_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR: Final = os.path.dirname(os.path.realpath(__file__))
 
 
 def _user_stacklevel() -> int:
     """The stacklevel that points a warning at the user's ``|`` line, not at conveyor."""
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+    while frame is not None and os.path.realpath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level

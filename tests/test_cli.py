@@ -213,9 +213,9 @@ def test_outline(capsys: pytest.CaptureFixture[str]) -> None:
         "  input: str",
         "  1. parse  single  str -> int",
         "  !! type mismatch: parse outputs int / shout expects str",
-        "  2. shout  single  int -> str",
+        "  2. shout  single  str -> str",
         "  !! type mismatch: shout outputs str / half expects float",
-        "  3. half   single  str -> float",
+        "  3. half   single  float -> float",
         "  output: float",
     ]
 

@@ -130,11 +130,35 @@ def test_visual_grammar_in_the_dot_source() -> None:
     # the long type is shortened on the edge, complete in the tooltip
     assert "label=\"dict[str, list[tuple[…]]]\"" in dot
     assert "tooltip=\"dict[str, list[tuple[int, str, float]]]\"" in dot
-    # side inputs: own shape, dashed edge labelled with the parameter
-    assert re.search(r'"stage-1.factor" \[label=<.*value.*3> .*shape=note', dot)
-    assert re.search(r'"stage-1.names" \[label=<.*pipeline.*city_names> .*shape=note', dot)
-    assert re.search(r'"stage-1.names" -> "stage-1" \[label=names .*style=dashed', dot)
+    # side inputs: a yellow square box (the legend's swatch), dashed edge labelled parameter: type
+    side_box = '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2" BGCOLOR="#FFF6D5" COLOR="#B8860B">'
+    assert re.search(r'"stage-1.factor" \[label=<' + re.escape(side_box) + r'.*value.*3<.*shape=plain', dot)
+    assert re.search(r'"stage-1.names" \[label=<.*pipeline.*city_names<.*shape=plain', dot)
+    assert re.search(r'"stage-1.names" -> "stage-1" \[label="names: list\[str\]" .*style=dashed', dot)
+    assert re.search(r'"stage-1.factor" -> "stage-1" \[label="factor: int" .*style=dashed', dot)
+    legend_swatch = '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="1" BGCOLOR="#FFF6D5" COLOR="#B8860B">'
+    assert legend_swatch in dot and "shape=note" not in dot
     assert 'label="no output"' in dot and "legend" in dot
+
+
+def test_a_custom_error_handler_shows_in_the_task_box() -> None:
+    from conveyor import ErrorHandler, LoggingErrorHandler
+
+    class Quarantine(ErrorHandler):
+        async def handle_error(self, error: Exception, item: Any, task_name: str, attempt: int) -> tuple[bool, Any]:
+            return True, None
+
+    @single_task(error_handler=Quarantine())
+    def risky(x: int) -> int:
+        return x
+
+    @single_task(error_handler=LoggingErrorHandler())
+    def logged(x: int) -> int:
+        return x
+
+    dot = (risky | logged).to_dot()
+    assert "error_handler=Quarantine" in dot and "error_handler=LoggingErrorHandler" in dot
+    assert "single, error_handler=Quarantine" in (risky | logged).outline()
 
 
 def test_mismatch_edge_is_red_with_both_types() -> None:
@@ -173,7 +197,8 @@ async def test_awaitable_side_input_node() -> None:
         dot = (parse | use.with_inputs(config=pending)).to_dot()
     finally:
         pending.close()  # never awaited: close it so it does not warn
-    assert re.search(r'"stage-1.config" \[label=<.*awaitable.*coroutine>', dot)
+    assert re.search(r'"stage-1.config" \[label=<.*awaitable</FONT>.*coroutine</FONT>', dot)
+    assert 'label="config: dict[str, int]"' in dot
 
 
 def test_render_module_is_loaded_lazily() -> None:
@@ -218,7 +243,7 @@ def test_svg_has_nodes_edge_labels_and_legend() -> None:
     assert "failed 1" in " ".join(texts(nodes["stage-3"]))
     edges = groups(root, "edge")
     assert "int" in texts(edges["stage-0->stage-1"])
-    assert "names" in texts(edges["stage-1.names->stage-1"])
+    assert texts(edges["stage-1.names->stage-1"]) == ["names: list[str]"]
     everything = " ".join(texts(root))
     assert "legend" in everything and "items, labelled with their type" in everything
 
@@ -320,7 +345,7 @@ def test_outline_marks_mismatches_and_sources() -> None:
     assert lines[2:5] == [
         "  1. parse  single  str -> int",
         "  !! type mismatch: parse outputs int / shout expects str",
-        "  2. shout  single  int -> str",
+        "  2. shout  single  str -> str",  # what shout declares; the mismatch line says what arrives
     ]
     assert SOURCE_FIRST.outline().splitlines()[1] == "  input: none (the first stage is a source)"
 
@@ -332,5 +357,5 @@ async def test_stream_side_input_node_is_named_after_its_pipeline() -> None:
 
     stream = city_names()
     dot = (parse | use.with_inputs(names=stream)).to_dot()
-    assert re.search(r'"stage-1.names" \[label=<.*stream</FONT><BR/>city_names>', dot)
+    assert re.search(r'"stage-1.names" \[label=<.*stream</FONT>.*city_names</FONT>', dot)
     assert 'tooltip="side input names: stream city_names (list[str])"' in dot

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Batching", "MarkedBatch", "TIMED_OUT"]
 
-#: Returned by :meth:`Batching.next_item` when the batch became due while waiting.
+#: Returned by ``Batching.next_item`` when the batch became due while waiting.
 TIMED_OUT: Final[Any] = object()
 
 

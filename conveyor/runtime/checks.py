@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from typing import Any, Final, Literal, get_args
 
-from typeguard import TypeCheckError, check_type
-
 from conveyor.errors import ItemTypeError
 from conveyor.options import check_choice
 from conveyor.policy import short_repr
@@ -44,9 +42,13 @@ def resolve_mode(mode: CheckItems | None, owner: str = "conveyor") -> CheckItems
 class ItemChecker:
     """Checks one stage's outputs against the type of its outgoing edge."""
 
-    __slots__ = ("task", "expected", "sample", "seen")
+    __slots__ = ("task", "expected", "sample", "seen", "_check", "_error")
 
     def __init__(self, task: Task[Any, Any], expected: Any, *, sample: bool) -> None:
+        from typeguard import TypeCheckError, check_type  # only when checks are on: not with conveyor
+
+        self._check = check_type
+        self._error = TypeCheckError
         self.task = task
         self.expected = expected
         self.sample = sample
@@ -58,8 +60,8 @@ class ItemChecker:
             if self.sample and self.seen > SAMPLE_FIRST and self.seen % SAMPLE_EVERY:
                 continue
             try:
-                check_type(value, self.expected)
-            except TypeCheckError as exc:
+                self._check(value, self.expected)
+            except self._error as exc:
                 raise ItemTypeError(
                     f"task {self.task.name!r} produced {short_repr(value)}, which is not "
                     f"{type_repr(self.expected)} (the type on its outgoing edge): {exc}"
@@ -70,9 +72,13 @@ class InputChecker:
     """Checks the pipeline's input data against its first stage's input type: a bad
     item is blamed on the data, with its position, not on a stage's output."""
 
-    __slots__ = ("first", "expected", "sample", "seen")
+    __slots__ = ("first", "expected", "sample", "seen", "_check", "_error")
 
     def __init__(self, first: str, expected: Any, *, sample: bool) -> None:
+        from typeguard import TypeCheckError, check_type  # only when checks are on: not with conveyor
+
+        self._check = check_type
+        self._error = TypeCheckError
         self.first = first  # the first stage's name
         self.expected = expected
         self.sample = sample
@@ -83,8 +89,8 @@ class InputChecker:
         if self.sample and self.seen > SAMPLE_FIRST and self.seen % SAMPLE_EVERY:
             return
         try:
-            check_type(item, self.expected)
-        except TypeCheckError as exc:
+            self._check(item, self.expected)
+        except self._error as exc:
             raise ItemTypeError(
                 f"input item #{self.seen} of the pipeline's data (index {self.seen - 1}): "
                 f"{short_repr(item)} is not {type_repr(self.expected)}, the type the first stage "

@@ -1,7 +1,7 @@
 """Adapters from the caller's data to the pull interface the first stage reads.
 
 Every outlet in a run (these adapters and every stage) offers ``async get()``,
-which returns the next item or :data:`END`. An input adapter also closes the
+which returns the next item or ``END``. An input adapter also closes the
 iterator it opened (``aclose()``), so a generator given as data runs its
 ``finally`` when the run ends early, not at the next garbage collection.
 """

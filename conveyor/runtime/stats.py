@@ -2,14 +2,20 @@
 
 Cheap by design: a few integer increments per call and two clock reads, so they are
 always on. ``stream.stats`` gives them during and after a run; diagrams and the
-progress display read them.
+progress display read them, and a notebook shows them as an HTML table.
+
+Every view goes through ``RunStats.stages`` and nothing else, so a stage of any
+shape (a branch, later) is just one more row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["StageStats", "RunStats"]
+__all__ = ["StageStats", "RunStats", "format_seconds"]
+
+_HEADER = ("stage", "in", "out", "skipped", "failed", "retries", "in flight", "mean latency")
 
 
 @dataclass(slots=True)
@@ -44,6 +50,14 @@ class RunStats:
     stages: list[StageStats] = field(default_factory=list)
     delivered: int = 0  # items handed to the consumer
 
+    def feeder(self, index: int) -> int | None:
+        """The stage whose outputs stage ``index`` takes in: the one before it on the
+        same line (main line or branch); None for the first stage of the run (the
+        input feeds it) and for the first stage of a branch (what its branching step
+        hands each branch depends on the step)."""
+        path = self.stages[index].path
+        return next((i for i in range(index - 1, -1, -1) if self.stages[i].path == path), None)
+
     def __getitem__(self, name: str) -> StageStats:
         for stage in self.stages:
             if stage.name == name:
@@ -59,3 +73,53 @@ class RunStats:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
         return "\n".join(lines)
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """The header and one row of formatted figures per stage (for tables in any medium)."""
+        return [_HEADER, *(_cells(stage) for stage in self.stages)]
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the figures as a table (non-zero skips and failures stand out)."""
+        return self.html()
+
+    def html(self, extra: Mapping[str, Sequence[str]] | None = None) -> str:
+        """The figures as an HTML table; ``extra`` adds columns (title: one ready-made
+        HTML cell per stage) after the stage's name, as the progress display does."""
+        import html  # only in a notebook: not with conveyor
+
+        extra = dict(extra or {})
+        header, *body = self.rows()
+        titles = [header[0], *extra, *header[1:]]
+        left = 1 + len(extra)  # the name and the extra columns are read left to right
+        head = "".join(f'<th style="{_align(i < left)}">{html.escape(h)}</th>' for i, h in enumerate(titles))
+        lines = []
+        for index, (stage, row) in enumerate(zip(self.stages, body)):
+            alert = {3: stage.skipped, 4: stage.failed}
+            figures = [f"<b>{html.escape(cell)}</b>" if alert.get(i) else html.escape(cell) for i, cell in enumerate(row)]
+            cells = [figures[0], *(column[index] for column in extra.values()), *figures[1:]]
+            lines.append("<tr>" + "".join(f'<td style="{_align(i < left)}">{cell}</td>' for i, cell in enumerate(cells)) + "</tr>")
+        return (
+            f'<table class="conveyor-stats"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(lines)}</tbody>'
+            f'<caption style="caption-side:bottom;text-align:left">{self.delivered:,} delivered</caption></table>'
+        )
+
+
+def _align(left: bool) -> str:
+    return f"text-align:{'left' if left else 'right'};padding:0.15em 0.6em"
+
+
+def _cells(stage: StageStats) -> tuple[str, ...]:
+    latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
+    figures = (stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.retries, stage.in_flight)
+    depth = len(stage.path.split(" > ")) if stage.path else 0  # a branch's stages indented under their step
+    return ("\u00a0\u00a0" * depth + stage.name, *(f"{value:,}" for value in figures), latency)
+
+
+def format_seconds(seconds: float) -> str:
+    """A short duration: ``2.31 s``, ``12.5 ms``, ``40 µs``."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds * 1_000_000:.0f} µs"

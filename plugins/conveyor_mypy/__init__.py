@@ -10,7 +10,7 @@ public API is typed well enough for every checker without it (see
 docs/static-checking.md); the plugin adds what plain typing cannot say:
 
 - exact stage types: ``int | str | None`` outputs ``int | str``, generators and
-  batch fan-out as the runtime reads them (:mod:`conveyor_mypy._features.stage_types`);
+  batch fan-out as the runtime reads them (``conveyor_mypy._features.stage_types``);
 - a clear message at a bad ``|`` or ``Pipeline.add``, with no follow-up errors, and
   generic tasks (``T -> T``) bound through a chain (``_features.composition``);
 - side inputs given as awaitables, pipelines or streams (``_features.side_inputs``);

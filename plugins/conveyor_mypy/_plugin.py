@@ -2,7 +2,7 @@
 
 mypy asks for hooks by the receiver's class (``conveyor.task.SingleTask.__or__``,
 also for subclasses users write), so classes are matched by their bases, once each.
-Every hook runs behind :func:`_safe`: an unexpected error inside the plugin is never
+Every hook runs behind ``_safe``: an unexpected error inside the plugin is never
 mypy's crash; the plain typing's result stands instead.
 """
 

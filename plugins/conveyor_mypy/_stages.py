@@ -1,7 +1,7 @@
 """Tasks and pipelines as the plugin sees them: items in, items out, side inputs.
 
-:func:`read_stage` turns a ``Task[In, Out, P]`` / ``Pipeline[In, Out]`` instance into a
-:class:`Stage`; :func:`with_facts` writes what plain typing cannot hold (stage names
+``read_stage`` turns a ``Task[In, Out, P]`` / ``Pipeline[In, Out]`` instance into a
+``Stage``; ``with_facts`` writes what plain typing cannot hold (stage names
 for messages, the TypeVars of a generic stage) onto an instance, in mypy's
 ``Instance.extra_attrs``. Losing those facts (a join of two types, an old mypy's
 cache) only makes messages vaguer and generic stages ``Any``: never wrong.

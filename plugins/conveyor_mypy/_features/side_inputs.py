@@ -12,7 +12,7 @@ a parameter annotated ``A`` (``conveyor.task._classify_side_input``):
 and binding may happen over several calls. So the signature hook widens each
 parameter to that union and makes every parameter optional; the method hook marks
 the parameters bound by this call as bound (optional) in the returned task's type,
-and rejects pipelines that need input data. :func:`report_unbound` is the check
+and rejects pipelines that need input data. ``report_unbound`` is the check
 that a task piped or run has all its required side inputs (used by composition and
 calls).
 """
