@@ -1,6 +1,6 @@
 """Import cost: ``import conveyor`` and ``conveyor --help`` in fresh processes.
 
-Run on its own (``python benchmarks/import_cost.py [--quick]``) or as workload W7 of
+Run on its own (``python benchmarks/import_cost.py [--quick]``) or as workload I1 of
 ``benchmarks/run.py``. Every sample is a new interpreter started with
 ``subprocess.run`` (wall time of the whole process, start-up included), next to a bare
 ``python -c pass`` run interleaved with it, so the figures can be read against the
@@ -29,8 +29,8 @@ if __name__ == "__main__":  # run as a script: make the repository root importab
 
 from benchmarks.harness import ROOT, Result, Settings, Target, Timing, time_sync, timing_details
 
-ID = "W7"
-TITLE = "W7 import cost"
+ID = "I1"
+TITLE = "I1 import cost"
 HEAVY = ("networkx", "typeguard", "graphviz", "rich")
 
 _PROBE = (

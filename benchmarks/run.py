@@ -2,7 +2,7 @@
 
 Writes ``DIR/latest.md`` and ``DIR/latest.json`` (default DIR: benchmarks/results).
 Workloads: W1 overhead, W2 latency-bound, W3 batch, W4 memory, W5 first result,
-W6 composition, W7 import cost. See benchmarks/README.md for what each measures and its target.
+W6 composition, I1 import cost. See benchmarks/README.md for what each measures and its target.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ WORKLOADS: dict[str, str] = {
     "W4": "benchmarks.workloads.w4_memory",
     "W5": "benchmarks.workloads.w5_first_result",
     "W6": "benchmarks.workloads.w6_composition",
-    "W7": "benchmarks.import_cost",
+    "I1": "benchmarks.import_cost",
 }
-ALIASES = {"COMPOSITION": "W6", "COMPOSE": "W6", "IMPORT": "W7"}
+ALIASES = {"COMPOSITION": "W6", "COMPOSE": "W6", "IMPORT": "I1"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
