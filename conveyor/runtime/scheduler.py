@@ -96,7 +96,7 @@ class Run:
         """Start a task the run owns (cancelled with the run).
 
         The run's own tasks (pumps, retries) catch every failure of user code; one
-        that escapes is a bug of ours and stops the run (see :meth:`supervise`).
+        that escapes is a bug of ours and stops the run (see `supervise`).
         A task whose result the caller awaits reports to that caller instead.
         """
         if not asyncio.iscoroutine(work):

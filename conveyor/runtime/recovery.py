@@ -1,0 +1,175 @@
+"""What happens after a call fails: retries with backoff (each attempt in a fresh
+context), the error handler (its answer checked), then the ``on_error`` policy.
+
+A mixin of the `Stage` (runtime/stage.py): the hot path stays in the stage,
+and failures, which are rare, live here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from conveyor.invoke import CallShape
+from conveyor.runtime.calls import Slot, drain, raised_by_user_code, unexpected_cancel
+from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, log
+from conveyor.runtime.stats import StageStats
+from conveyor.task import Task
+
+if TYPE_CHECKING:
+    from conveyor.runtime.scheduler import Run
+
+__all__ = ["Recovery", "handler_decision"]
+
+
+class Recovery:
+    """Failure handling for a stage (the attributes and methods below are the stage's)."""
+
+    if TYPE_CHECKING:
+        run: Run
+        task: Task[Any, Any]
+        stats: StageStats
+        context: contextvars.Context
+        call: Callable[[Any], Any]
+        shape: CallShape
+        interpret: Interpreter
+        path: str
+
+        def _finish(self, slot: Slot, outputs: list[Any]) -> None: ...
+
+        def _checked(self, result: Any) -> list[Any]: ...
+
+    def _after_failure(self, slot: Slot, exc: Exception) -> None:
+        if self.run.stopping:
+            return  # the run already failed or was closed: this is a consequence, not news
+        policy = self.task.policy
+        if policy.retry.attempts > 1 or policy.handler is not None:
+            self.run.spawn(self._recover(slot, exc))
+        else:
+            self._give_up(slot, exc, attempt=1)
+
+    async def _recover(self, slot: Slot, exc: Exception) -> None:
+        """Retries with backoff, then the error handler, then the on_error policy."""
+        try:
+            await self._retry_then_decide(slot, exc)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as base:  # a retry or a handler raised KeyboardInterrupt & co.
+            self._stop_run_with(base)
+
+    def _stop_run_with(self, exc: BaseException) -> None:
+        """A BaseException that is not a failure of one call (KeyboardInterrupt, SystemExit,
+        or a user's own BaseException) stops the whole run, and the consumer receives it."""
+        self.run.fail(exc)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc  # the event loop must see these too
+
+    async def _retry_then_decide(self, slot: Slot, exc: Exception) -> None:
+        task = self.task
+        retry = task.policy.retry
+        attempt = 1
+        while attempt < retry.attempts:
+            delay = retry.delay_after(attempt)
+            log.warning(
+                "task %r: attempt %d of %d failed on %s: %r; retrying in %.3gs",
+                task.name, attempt, retry.attempts, describe_input(task, slot.item), exc, delay,
+                extra={"task_name": task.name},
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+            self.stats.retries += 1
+            try:
+                outputs = await self._call_once(slot.item)
+            except Exception as again:
+                exc = again
+                continue
+            self._finish(slot, outputs)
+            return
+        handler = task.policy.handler
+        if handler is not None:
+            try:
+                go_on, value = handler_decision(
+                    handler, task, await handler.handle_error(exc, slot.item, task.name, attempt)
+                )
+            except Exception as handler_exc:
+                handler_exc.add_note(
+                    f"conveyor: raised by the error handler of task {task.name!r} while handling "
+                    f"{exc!r} on {describe_input(task, slot.item)}"
+                )
+                self.run.fail(handler_exc)
+                return
+            if go_on:
+                if value is None:  # the handler chose to drop it: a skip, counted as one
+                    self.stats.skipped += slot.weight
+                    self._finish(slot, [])
+                else:
+                    self._finish(slot, self._handler_outputs(value))
+                return
+        self._give_up(slot, exc, attempt)
+
+    def _handler_outputs(self, value: Any) -> list[Any]:
+        # A handler's replacement value follows the task's own return rules; for a
+        # generator task it stands for one item.
+        if self.shape.fans_out:
+            return [value]
+        return self.interpret(value)
+
+    async def _call_once(self, item: Any) -> list[Any]:
+        """One more attempt, in a fresh context like the first: its checked outputs."""
+        context = self.context.copy()
+        result = context.run(self.call, item)
+        shape = self.shape
+        if shape is CallShape.ITERATOR:
+            result = context.run(list, result)
+        elif shape is not CallShape.VALUE:
+            awaitable = drain(result) if shape is CallShape.ASYNC_ITERATOR else result
+            try:
+                result = await self.run.spawn(awaitable, context, awaited_by_caller=True)
+            except asyncio.CancelledError as exc:
+                if not raised_by_user_code():
+                    raise
+                raise unexpected_cancel(self.task, exc) from exc
+        return self._checked(result)
+
+    def _give_up(self, slot: Slot, exc: Exception, attempt: int) -> None:
+        task = self.task
+        if task.policy.skips:
+            self._skip(slot.item, slot.weight, exc, attempt)
+            self._finish(slot, [])
+            return
+        if self.run.stopping:
+            return
+        self.stats.failed += 1
+        self.stats.finished_calls += 1  # it ended, in failure
+        log.error(
+            "task %r failed on %s after %d attempt(s): %r; stopping the run",
+            task.name, describe_input(task, slot.item), attempt, exc,
+            extra={"task_name": task.name},
+        )
+        exc.add_note(failure_note(task, slot.item, attempt))
+        if self.path:
+            exc.add_note(f"conveyor: in {self.path}")
+        self.run.fail(exc)
+
+    def _skip(self, item: Any, weight: int, exc: Exception, attempt: int) -> None:
+        task = self.task
+        log.warning(
+            "task %r: skipping %s after %d attempt(s) (on_error=%r): %r",
+            task.name, describe_input(task, item), attempt, task.policy.on_error, exc,
+            extra={"task_name": task.name},
+        )
+        self.stats.skipped += weight
+
+
+def handler_decision(handler: object, task: Task[Any, Any], decision: Any) -> tuple[bool, Any]:
+    """An error handler's ``(go_on, value)``, checked: any other shape would inject
+    items (a string unpacks into two characters) or hide the failure."""
+    if isinstance(decision, tuple) and len(decision) == 2 and isinstance(decision[0], bool):
+        return decision
+    raise TypeError(
+        f"error handler {type(handler).__qualname__} of task {task.name!r} returned {decision!r}; "
+        f"handle_error must return a tuple (go_on: bool, value): (True, value) to go on with "
+        f"value (None drops the item), or (False, anything) to apply on_error"
+    )
