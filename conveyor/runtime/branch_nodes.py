@@ -58,7 +58,8 @@ class Inlet:
     def get_nowait(self) -> Any:
         if self.items:
             item = self.items.popleft()
-            _wake(self._writer)
+            if self._writer is not None:
+                _wake(self._writer)
             return item
         return END if self.closed else EMPTY
 
@@ -86,7 +87,8 @@ class Inlet:
 
     def put_nowait(self, item: Any) -> None:
         self.items.append(item)
-        _wake(self._reader)
+        if self._reader is not None:
+            _wake(self._reader)
 
     def close(self) -> None:
         self.closed = True
@@ -236,17 +238,23 @@ class BranchNode:
         end = self.ends[b]
         held = self.held[b]
         shared = not self.in_order or self.kind in ("tee", "merge")
-        while not self.run.stopping:
+        target = self.ready if shared else held
+        drain_only = self.kind == "tee"  # a side branch's outputs are drained; its stages count them
+        run, window = self.run, self.window
+        while not run.stopping:
             item = end.get_nowait()
             if item is EMPTY:
                 item = await end.get()
-            if item is END or self.run.stopping:
+            if item is END or run.stopping:
                 break
-            if self.kind == "tee":
-                continue  # a side branch's outputs are drained; its stages count them
-            (self.ready if shared else held).append(item)
-            self.wake_reader()
-            while self._should_pause(b, shared) and not self.run.stopping:
+            if drain_only:
+                continue
+            target.append(item)
+            if self._reader is not None:
+                _wake(self._reader)
+            if len(target) < window:  # the common case: room, no pause to consider
+                continue
+            while self._should_pause(b, shared) and not run.stopping:
                 if self._room is None or self._room.done():
                     self._room = self.run.loop.create_future()
                 await self._room
@@ -307,7 +315,8 @@ class BranchNode:
         if held:
             self.waiting_on = None
             item = held.popleft()
-            self._wake_collectors()
+            if self._room is not None:
+                _wake(self._room)
             return item
         if self.waiting_on != b:
             self.waiting_on = b
@@ -327,23 +336,32 @@ class BranchNode:
 
     def _next_fan(self) -> Any:
         count = len(self.held)
+        held = self.held
         while True:
-            if self._mark_due():
+            if self.marks and self._mark_due():
                 return BOUNDARY
-            item = self._pop(self.branch)
-            if item is EMPTY:
-                return END if self._all_done() and not any(self.held) else EMPTY
+            queue = held[self.branch]
+            if queue:  # _pop, inlined: the per-output path
+                self.waiting_on = None
+                item = queue.popleft()
+                if self._room is not None:
+                    _wake(self._room)
+            else:
+                item = self._pop(self.branch)
+                if item is EMPTY:
+                    return END if self._all_done() and not any(held) else EMPTY
             if item is BOUNDARY:
                 self.branch = (self.branch + 1) % count
                 if self.branch == 0:
                     self._item_done()
                 continue
             self.fresh = False
-            return self._out(item)
+            self.stats.items_out += 1
+            return item
 
     def _next_routed(self) -> Any:
         while True:
-            if self._mark_due():
+            if self.marks and self._mark_due():
                 return BOUNDARY
             if not self.routes:
                 return END if self._all_done() else EMPTY

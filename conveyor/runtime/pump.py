@@ -156,7 +156,11 @@ class Pump:
             if item is END or self.run.stopping:
                 return None
             if tracking and item is BOUNDARY:
-                self.pass_boundary()
+                if self.slots:
+                    self.pass_boundary()  # behind the calls still running
+                else:
+                    ready.append(BOUNDARY)
+                    self.wake_reader()
                 continue
             suspended = start(item, 1)
             if suspended is not None:
