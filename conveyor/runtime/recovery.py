@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor.invoke import CallShape
 from conveyor.runtime.calls import Slot, drain, raised_by_user_code, unexpected_cancel
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from conveyor.runtime.scheduler import Run
 
 __all__ = ["Recovery", "handler_decision"]
+
+T = TypeVar("T")
 
 
 class Recovery:
@@ -91,7 +93,7 @@ class Recovery:
         if handler is not None:
             try:
                 go_on, value = handler_decision(
-                    handler, task, await handler.handle_error(exc, slot.item, task.name, attempt)
+                    handler, task, await _user_call(task, handler.handle_error(exc, slot.item, task.name, attempt))
                 )
             except Exception as handler_exc:
                 handler_exc.add_note(
@@ -119,18 +121,18 @@ class Recovery:
     async def _call_once(self, item: Any) -> list[Any]:
         """One more attempt, in a fresh context like the first: its checked outputs."""
         context = self.context.copy()
-        result = context.run(self.call, item)
         shape = self.shape
-        if shape is CallShape.ITERATOR:
-            result = context.run(list, result)
-        elif shape is not CallShape.VALUE:
+        try:
+            result = context.run(self.call, item)
+            if shape is CallShape.ITERATOR:
+                result = context.run(list, result)
+        except asyncio.CancelledError as exc:  # raised by a sync call: a failure of it
+            if not raised_by_user_code():
+                raise
+            raise unexpected_cancel(self.task, exc) from exc
+        if shape is not CallShape.VALUE and shape is not CallShape.ITERATOR:
             awaitable = drain(result) if shape is CallShape.ASYNC_ITERATOR else result
-            try:
-                result = await self.run.spawn(awaitable, context, awaited_by_caller=True)
-            except asyncio.CancelledError as exc:
-                if not raised_by_user_code():
-                    raise
-                raise unexpected_cancel(self.task, exc) from exc
+            result = await _user_call(self.task, self.run.spawn(awaitable, context, awaited_by_caller=True))
         return self._checked(result)
 
     def _give_up(self, slot: Slot, exc: Exception, attempt: int) -> None:
@@ -161,6 +163,17 @@ class Recovery:
             extra={"task_name": task.name},
         )
         self.stats.skipped += weight
+
+
+async def _user_call(task: Task[Any, Any], awaitable: Awaitable[T]) -> T:
+    """Await user code; a CancelledError it raises (rather than one cancelling us) is a
+    RuntimeError failure, never a silent end of the retrying task (which would hang the run)."""
+    try:
+        return await awaitable
+    except asyncio.CancelledError as exc:
+        if not raised_by_user_code():
+            raise
+        raise unexpected_cancel(task, exc) from exc
 
 
 def handler_decision(handler: object, task: Task[Any, Any], decision: Any) -> tuple[bool, Any]:
