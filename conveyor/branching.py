@@ -177,12 +177,18 @@ def route(predicate: Callable[[Any], object], then: Any, otherwise: Any = None, 
     )
 
 
+# Without ``default`` the item type is one of the listed types; with it, any item the
+# default branch takes (``_I``): the listed branches get their own types either way.
+@overload
+def route_by_type(r1: tuple[type[_T1], _Stage[_T1, _R1]], /) -> Pipeline[_T1, _R1]: ...
+@overload
+def route_by_type(r1: tuple[type[_T1], _Stage[_T1, _R1]], /, *, default: _Stage[_I, _R]) -> Pipeline[_I, _R1 | _R]: ...
 @overload
 def route_by_type(r1: tuple[type[_T1], _Stage[_T1, _R1]], r2: tuple[type[_T2], _Stage[_T2, _R2]], /) -> Pipeline[_T1 | _T2, _R1 | _R2]: ...
 @overload
 def route_by_type(
-    r1: tuple[type[_T1], _Stage[_T1, _R1]], r2: tuple[type[_T2], _Stage[_T2, _R2]], /, *, default: _Stage[Any, _R3]
-) -> Pipeline[Any, _R1 | _R2 | _R3]: ...
+    r1: tuple[type[_T1], _Stage[_T1, _R1]], r2: tuple[type[_T2], _Stage[_T2, _R2]], /, *, default: _Stage[_I, _R]
+) -> Pipeline[_I, _R1 | _R2 | _R]: ...
 @overload
 def route_by_type(
     r1: tuple[type[_T1], _Stage[_T1, _R1]],
@@ -195,9 +201,28 @@ def route_by_type(
     r1: tuple[type[_T1], _Stage[_T1, _R1]],
     r2: tuple[type[_T2], _Stage[_T2, _R2]],
     r3: tuple[type[_T3], _Stage[_T3, _R3]],
+    /,
+    *,
+    default: _Stage[_I, _R],
+) -> Pipeline[_I, _R1 | _R2 | _R3 | _R]: ...
+@overload
+def route_by_type(
+    r1: tuple[type[_T1], _Stage[_T1, _R1]],
+    r2: tuple[type[_T2], _Stage[_T2, _R2]],
+    r3: tuple[type[_T3], _Stage[_T3, _R3]],
     r4: tuple[type[_T4], _Stage[_T4, _R4]],
     /,
 ) -> Pipeline[_T1 | _T2 | _T3 | _T4, _R1 | _R2 | _R3 | _R4]: ...
+@overload
+def route_by_type(
+    r1: tuple[type[_T1], _Stage[_T1, _R1]],
+    r2: tuple[type[_T2], _Stage[_T2, _R2]],
+    r3: tuple[type[_T3], _Stage[_T3, _R3]],
+    r4: tuple[type[_T4], _Stage[_T4, _R4]],
+    /,
+    *,
+    default: _Stage[_I, _R],
+) -> Pipeline[_I, _R1 | _R2 | _R3 | _R4 | _R]: ...
 
 
 def route_by_type(*routes: tuple[type[Any], Any], default: Any = None) -> Pipeline[Any, Any]:
