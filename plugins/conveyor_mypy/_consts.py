@@ -22,3 +22,10 @@ FIRST: Final = "__conveyor_first__"  # name of the first stage (a Literal str)
 LAST: Final = "__conveyor_last__"  # name of the last stage
 GENERIC: Final = "__conveyor_generic__"  # def [T, ...] (input) -> output, for generic stages
 BATCH_RETURNS: Final = "__conveyor_batch_returns__"  # a batch last stage's declared return type
+KIND: Final = "__conveyor_kind__"  # the first step is fan / fork / route / ...: the function's name
+BRANCHES: Final = "__conveyor_branches__"  # that step's branches (see _stages.Branch)
+TAKES: Final = "__conveyor_takes__"  # what that step itself needs of every item (a predicate's parameter)
+
+#: The branching steps (conveyor.branching), by function name.
+BRANCHING: Final = "conveyor.branching"
+BRANCHING_FUNCTIONS: Final = ("fan", "fork", "route", "route_by_type", "route_by_key", "tee", "merge")

@@ -30,3 +30,32 @@ NEEDS_DATA: Final = (
 )
 NEEDS_ITEMS: Final = "{task} expects input data: call it with an iterable or async iterable of items"
 NOT_A_STAGE: Final = 'Argument to "add" of "Pipeline" must be a task or a pipeline, not "{given}"'
+
+# Branching steps (conveyor.combinators and conveyor.errors): a bad branch names itself as
+# the runtime's "where: branch ..." line does.
+BRANCH_MISMATCH: Final = (
+    "pipeline stage mismatch: {producer} outputs {produced}{narrowing} but {consumer} expects {expected}, "
+    "in branch {label} ({index} of {count}) of {kind}"
+)
+NARROWED: Final = ", narrowed to {narrowed} {by},"
+ROUTE_INPUT: Final = "pipeline stage mismatch: {producer} outputs {produced} but {step} takes {expected}"
+ROUTE_BY_TYPE_NOTE: Final = (
+    "route_by_type without default= takes only items of the listed types; add default=... for the others"
+)
+NOT_A_BRANCH: Final = (
+    "{kind}: branch {index} is {given}; a branch is a task made with @single_task / @batch_task, or a pipeline of them"
+)
+NOT_A_SOURCE: Final = "{kind}: source {index} is {given}; a source is a source pipeline, an iterable or an async iterable"
+SOURCE_BRANCH: Final = (
+    "{kind}: branch {index} starts with the source {name}, which takes no items; to combine several "
+    "sources into one stream use merge(...)"
+)
+MERGE_NEEDS_DATA: Final = (
+    "merge: source {index} ({name}) needs input data; give merge source pipelines (starting with a "
+    "task that takes no item) or data streams"
+)
+FORK_SINK: Final = (
+    "branch {label} ({index} of {count}) of fork ends in a sink, so it gives nothing to pair; use "
+    "tee(...) for side branches whose outputs are not needed"
+)
+TOO_FEW: Final = "{kind} needs at least {minimum} {what}, got {count}"

@@ -20,7 +20,7 @@ from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, Meth
 from mypy.types import FunctionLike, Type
 
 from conveyor_mypy import _consts
-from conveyor_mypy._features import calls, composition, options, side_inputs, stage_types
+from conveyor_mypy._features import branching, calls, composition, options, side_inputs, stage_types
 
 _Ctx = TypeVar("_Ctx")
 _Result = TypeVar("_Result")
@@ -69,10 +69,20 @@ def _decorator_call(fullname: str, decorate: Callable[[FunctionContext], Type]) 
 _FUNCTION_HOOKS: dict[str, Callable[[FunctionContext], Type]] = {
     _consts.SINGLE_DECORATOR: _safe(_decorator_call(_consts.SINGLE_DECORATOR, _single_task), _default_type),
     _consts.BATCH_DECORATOR: _safe(_decorator_call(_consts.BATCH_DECORATOR, _batch_task), _default_type),
+    **{
+        f"{_consts.BRANCHING}.{name}": _safe(branching.hook_for(name), _default_type)
+        for name in _consts.BRANCHING_FUNCTIONS
+    },
 }
+# The decorators' options, and fan(...), fork(...), ...: any arguments, judged by the
+# function hooks above.
 _FUNCTION_SIGNATURE_HOOKS: dict[str, Callable[[FunctionSigContext], FunctionLike]] = {
     _consts.SINGLE_DECORATOR: _safe(options.options_signature, _default_signature),
     _consts.BATCH_DECORATOR: _safe(options.options_signature, _default_signature),
+    **{
+        f"{_consts.BRANCHING}.{name}": _safe(branching.signature, _default_signature)
+        for name in _consts.BRANCHING_FUNCTIONS
+    },
 }
 # ``@single_task(...)`` with options returns a decorator object; applying it is a method call.
 _DECORATOR_PROTOCOL_HOOKS: dict[str, Callable[[MethodContext], Type]] = {

@@ -32,6 +32,7 @@ from mypy.types import (
     Instance,
     LiteralType,
     Parameters,
+    TupleType,
     Type,
     TypeOfAny,
     TypeVarLikeType,
@@ -54,6 +55,11 @@ class Stage:
     first: str | None = None
     last: str | None = None
     batch_returns: Type | None = None  # the last stage is a batch task declaring this return
+    #: The first step is a branching step: which (``route_by_type``, ...) and its branches.
+    kind: str | None = None
+    branches: list[Branch] | None = None
+    branch_facts: Type | None = None  # the same branches as recorded on the type
+    takes: Type | None = None  # what the step needs of every item besides its branches
 
     @property
     def is_task(self) -> bool:
@@ -76,6 +82,42 @@ class Stage:
             for index, (kind, name) in enumerate(zip(self.params.arg_kinds, self.params.arg_names))
             if kind in (ARG_POS, ARG_NAMED)
         ]
+
+
+@dataclass
+class Branch:
+    """One branch of a branching step, as the composition check needs it.
+
+    Recorded on the step's type as ``def [variables] (input[, narrowed]) -> output``
+    named ``label``, its first argument named after the branch's first stage and its
+    second (a route's narrowed type) after what narrows it ("by 'is_circle'")."""
+
+    label: str
+    consumer: str | None  # the branch's first stage
+    input: Type
+    output: Type
+    variables: list[TypeVarLikeType] = field(default_factory=list)
+    narrowed: Type | None = None  # what a route hands this branch instead of the item type
+    narrowed_by: str | None = None
+
+    def encode(self, api: CheckerPluginInterface) -> CallableType:
+        args = [self.input] + ([self.narrowed] if self.narrowed is not None else [])
+        names = [self.consumer] + ([self.narrowed_by or ""] if self.narrowed is not None else [])
+        return CallableType(
+            args, [ARG_POS] * len(args), names, self.output, api.named_generic_type("builtins.function", []),
+            name=self.label, variables=self.variables,
+        )
+
+    @staticmethod
+    def decode(typ: Type) -> Branch | None:
+        fn = get_proper_type(typ)
+        if not isinstance(fn, CallableType) or fn.name is None or len(fn.arg_types) not in (1, 2):
+            return None
+        narrowed = fn.arg_types[1] if len(fn.arg_types) == 2 else None
+        return Branch(
+            fn.name, fn.arg_names[0], fn.arg_types[0], fn.ret_type, list(fn.variables), narrowed,
+            fn.arg_names[1] if narrowed is not None else None,
+        )
 
 
 def is_no_output(typ: Type) -> bool:
@@ -113,6 +155,14 @@ def read_stage(typ: Type) -> Stage | None:
     if isinstance(generic, CallableType) and generic.variables and len(generic.arg_types) == 1:
         stage.input, stage.output = generic.arg_types[0], generic.ret_type
         stage.variables = list(generic.variables)
+    stage.kind = _literal_str(attrs.get(_consts.KIND))
+    facts = get_proper_type(attrs.get(_consts.BRANCHES)) if _consts.BRANCHES in attrs else None
+    if stage.kind is not None and isinstance(facts, TupleType):
+        branches = [Branch.decode(item) for item in facts.items]
+        if all(b is not None for b in branches):
+            stage.branches = [b for b in branches if b is not None]
+            stage.branch_facts = facts
+            stage.takes = attrs.get(_consts.TAKES)
     return stage
 
 
@@ -138,6 +188,9 @@ def with_facts(
     last: str | None,
     generic: CallableType | None = None,
     batch_returns: Type | None = None,
+    kind: str | None = None,
+    branches: Type | None = None,
+    takes: Type | None = None,
 ) -> Instance:
     """``instance`` carrying the facts plain typing cannot hold."""
     attrs: dict[str, Type] = {}
@@ -150,6 +203,11 @@ def with_facts(
         attrs[_consts.GENERIC] = generic
     if batch_returns is not None:
         attrs[_consts.BATCH_RETURNS] = batch_returns
+    if kind is not None and branches is not None:
+        attrs[_consts.KIND] = LiteralType(kind, str_type)
+        attrs[_consts.BRANCHES] = branches
+        if takes is not None:
+            attrs[_consts.TAKES] = takes
     result = instance.copy_modified()
     result.extra_attrs = ExtraAttrs(attrs, set(attrs), None) if attrs else None
     return result
@@ -210,3 +268,17 @@ def expr_name(expr: Expression | None, *, last: bool) -> str | None:
 
 def quoted(name: str | None, fallback: str) -> str:
     return repr(name) if name is not None else fallback
+
+
+def chain_names(expr: Expression | None) -> list[str | None]:
+    """The stage names of ``a | b.with_inputs(...) | c``, left to right (one entry per
+    operand; None where a name cannot be read)."""
+    names: list[str | None] = []
+    pending: list[Expression | None] = [expr]
+    while pending and len(names) < 100:
+        current = pending.pop()
+        if isinstance(current, OpExpr) and current.op == "|":
+            pending += [current.right, current.left]
+        else:
+            names.append(expr_name(current, last=False))
+    return names

@@ -36,8 +36,12 @@ from mypy.types import (
 
 from conveyor_mypy import _consts
 from conveyor_mypy._errors import (
+    BRANCH_MISMATCH,
     FAN_OUT_NOTE,
     MISMATCH,
+    NARROWED,
+    ROUTE_BY_TYPE_NOTE,
+    ROUTE_INPUT,
     NOT_A_STAGE,
     PIPELINE_MISMATCH,
     SINK_NOTE,
@@ -54,6 +58,7 @@ from conveyor_mypy._stages import (
     stage_signature,
     with_facts,
 )
+from conveyor_mypy._features.branching import KINDS
 from conveyor_mypy._features.side_inputs import report_unbound
 from conveyor_mypy._typeops import format_type, free_type_vars
 
@@ -150,13 +155,17 @@ def compose(
     variables: list[TypeVarLikeType] = []
     if first_stage:
         item, output, variables = right.input, right.output, list(right.variables)
+    elif right.branches is not None and right.kind != "merge":
+        # fan / fork / route / tee: the item type into each branch (its first stage).
+        if left.is_sink:
+            _sink_onward(api, producer, consumer, right, context)
+        else:
+            _into_branches(api, left, producer, right, context)
+        output = _erased(right)
     elif right.is_source:
         api.fail(SOURCE_NOT_FIRST.format(consumer=consumer, producer=producer), context, code=PIPELINE_MISMATCH)
     elif left.is_sink:
-        expected = format_type(right.input, api)
-        api.fail(MISMATCH.format(producer=producer, produced="nothing", consumer=consumer, expected=expected), context,
-                 code=PIPELINE_MISMATCH)
-        api.msg.note(SINK_NOTE.format(producer=producer), context, code=PIPELINE_MISMATCH)
+        _sink_onward(api, producer, consumer, right, context)
         output = _erased(right)
     else:
         fitted = _junction(api, left, right, context)
@@ -165,7 +174,7 @@ def compose(
             expected = format_type(right.input, api)
             api.fail(MISMATCH.format(producer=producer, produced=produced, consumer=consumer, expected=expected),
                      context, code=PIPELINE_MISMATCH)
-            note = _fan_out_note(api, left, producer, right)
+            note = _fan_out_note(api, left, producer, right.input)
             if note:
                 api.msg.note(note, context, code=PIPELINE_MISMATCH)
             output = _erased(right)
@@ -176,7 +185,57 @@ def compose(
     last = stage_name(right, right_expr, last=True)
     pipeline = _pipeline(api, _erase(item, variables), _erase(output, variables))
     generic = stage_signature(api, item, output, variables) if variables else None
-    return with_facts(api, pipeline, first=first, last=last, generic=generic, batch_returns=right.batch_returns)
+    head = right if first_stage else left  # the first step: its branches stay on the type
+    return with_facts(
+        api, pipeline, first=first, last=last, generic=generic, batch_returns=right.batch_returns,
+        kind=head.kind, branches=head.branch_facts, takes=head.takes,
+    )
+
+
+def _sink_onward(api: CheckerPluginInterface, producer: str, consumer: str, right: Stage, context: Context) -> None:
+    expected = format_type(right.input, api)
+    api.fail(MISMATCH.format(producer=producer, produced="nothing", consumer=consumer, expected=expected), context,
+             code=PIPELINE_MISMATCH)
+    api.msg.note(SINK_NOTE.format(producer=producer), context, code=PIPELINE_MISMATCH)
+
+
+def _into_branches(api: CheckerPluginInterface, left: Stage, producer: str, right: Stage, context: Context) -> None:
+    """``left | fan(...)`` and friends: one error per branch whose first stage does not
+    take what arrives there (a route's narrowed type, else ``left``'s output), named as
+    the runtime names it; then what the step itself needs (a predicate's parameter)."""
+    chk = checker(api)
+    branches = right.branches or []
+    if chk is None:
+        return
+    produced = _erase(left.output, list(left.variables)) if left.variables else left.output
+    kind = KINDS.get(right.kind or "", right.kind or "")
+    fits = True
+    for index, branch in enumerate(branches):
+        incoming = branch.narrowed if branch.narrowed is not None else produced
+        signature = stage_signature(api, branch.input, branch.output, list(branch.variables))
+        if _call(chk, signature, incoming, context) is not None:
+            continue
+        fits = False
+        narrowing = "" if branch.narrowed is None else NARROWED.format(
+            narrowed=format_type(branch.narrowed, api), by=branch.narrowed_by or "by the route"
+        )
+        api.fail(
+            BRANCH_MISMATCH.format(
+                producer=producer, produced=format_type(produced, api), narrowing=narrowing,
+                consumer=quoted(branch.consumer, "its first stage"), expected=format_type(branch.input, api),
+                label=repr(branch.label), index=index + 1, count=len(branches), kind=kind,
+            ),
+            context, code=PIPELINE_MISMATCH,
+        )
+        note = _fan_out_note(api, left, producer, branch.input) if branch.narrowed is None else None
+        if note:
+            api.msg.note(note, context, code=PIPELINE_MISMATCH)
+    if fits and right.takes is not None and _call(chk, _callable(api, [right.takes], produced), produced, context) is None:
+        step = quoted(right.first, "the branching step")
+        api.fail(ROUTE_INPUT.format(producer=producer, produced=format_type(produced, api), step=step,
+                                    expected=format_type(right.takes, api)), context, code=PIPELINE_MISMATCH)
+        if right.kind == "route_by_type":
+            api.msg.note(ROUTE_BY_TYPE_NOTE, context, code=PIPELINE_MISMATCH)
 
 
 def _junction(
@@ -249,10 +308,10 @@ def _call(chk: TypeChecker, callee: CallableType, arg: Type, context: Context) -
     return ret
 
 
-def _fan_out_note(api: CheckerPluginInterface, left: Stage, producer: str, right: Stage) -> str | None:
+def _fan_out_note(api: CheckerPluginInterface, left: Stage, producer: str, expected_type: Type) -> str | None:
     if left.batch_returns is None:
         return None
-    expected = format_type(right.input, api)
+    expected = format_type(expected_type, api)
     if not expected.startswith(("list[", "Sequence[", "Iterable[")):
         return None
     return FAN_OUT_NOTE.format(
