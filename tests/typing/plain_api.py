@@ -11,7 +11,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Never, assert_type
 
-from conveyor import BatchTask, Pipeline, SingleTask, Stream, batch_task, side, single_task
+from conveyor import (
+    BatchTask,
+    Pipeline,
+    SingleTask,
+    Stream,
+    batch_task,
+    fan,
+    fork,
+    merge,
+    route,
+    route_by_key,
+    route_by_type,
+    side,
+    single_task,
+    tee,
+)
 from conveyor.task import NoOutput
 
 # -- stage types: each shape of function, bare and with options --------------------------------
@@ -115,6 +130,35 @@ parse | scale  # E (unbound side input 'factor')
 scale | parse  # E (unbound side input 'factor')
 added: Pipeline[str, float] = Pipeline().add(parse, scale.with_inputs(factor=2.0), mean)
 Pipeline().add(parse, tokenize)  # E (int into str)
+
+# -- branching steps -------------------------------------------------------------------------------
+
+
+def is_even(number: int) -> bool:
+    return number % 2 == 0
+
+
+fanned = parse | fan(scale.with_inputs(factor=2.0), chunks)
+assert_type(fanned, Pipeline[str, float | bytes])
+forked = words | fork(parse, fetch, tokenize)
+assert_type(forked, Pipeline[str, tuple[int, bytes, str]])
+six = fan(parse, parse, parse, parse, maybe, words)
+assert_type(six, Pipeline[str, int | str])
+teed = parse | tee(store, save)
+assert_type(teed, Pipeline[str, int])
+merged = merge(lines, lines | parse, [b"x"])
+assert_type(merged, Pipeline[Never, str | int | bytes])
+evens = parse | route(is_even, chunks)
+assert_type(evens, Pipeline[str, bytes])
+keyed = parse | route_by_key(is_even, {True: chunks}, default=chunks)
+assert_type(keyed, Pipeline[str, bytes])
+typed = route_by_type((int, chunks), (str, words))
+assert_type(typed, Pipeline[int | str, bytes | str])
+fan(parse)  # E (a fan needs two branches)
+parse | fan(chunks, words)  # E (int into str)
+parse | route(is_even, words)  # E (int into str)
+words | route(is_even, words)  # E (the predicate takes int)
+fork(parse, maybe) | parse  # E (a tuple into str)
 
 # -- variance ----------------------------------------------------------------------------------------
 

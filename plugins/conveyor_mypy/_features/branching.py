@@ -50,6 +50,7 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
+from mypy.typeops import make_simplified_union
 from mypy.typevars import fill_typevars_with_any
 
 from conveyor_mypy import _consts
@@ -129,13 +130,7 @@ def build(ctx: FunctionContext, function: str) -> Type:
         if kind == "fork" and is_no_output(branch.output):
             api.fail(FORK_SINK.format(label=repr(branch.label), index=index + 1, count=len(branches)), ctx.context,
                      code=PIPELINE_MISMATCH)
-    outputs = [b.output for b in branches]
-    if kind == "tee":
-        output: Type = item
-    elif kind == "fork":
-        output = TupleType(outputs, api.named_generic_type("builtins.tuple", [_union(api, outputs)]))
-    else:
-        output = _union(api, outputs)
+    output = combined(api, function, item, [b.output for b in branches])
     return _step(api, function, [b.label for b in branches], item, output, branches, own)
 
 
@@ -250,6 +245,16 @@ def _merge(ctx: FunctionContext, args: list[tuple[Expression, Type]]) -> Type:
         labels.append(f"data {index + 1}")
         outputs.append(element)
     return _step(api, "merge", labels, UninhabitedType(), _union(api, outputs), [])
+
+
+def combined(api: CheckerPluginInterface, function: str, item: Type, outputs: list[Type]) -> Type:
+    """What comes out of a step given what comes out of its branches (``Combinator._combined``)."""
+    kind = KINDS.get(function, function)
+    if kind == "tee":
+        return item
+    if kind == "fork":
+        return TupleType(outputs, api.named_generic_type("builtins.tuple", [_union(api, outputs)]))
+    return _union(api, outputs)
 
 
 def _step(
@@ -372,7 +377,7 @@ def _union(api: CheckerPluginInterface, outputs: list[Type]) -> Type:
     flowing = [o for o in outputs if not is_no_output(o)]
     if not flowing:
         return named_type(api, _consts.NO_OUTPUT, [])
-    return UnionType.make_union(flowing) if len(flowing) > 1 else flowing[0]
+    return make_simplified_union(flowing) if len(flowing) > 1 else flowing[0]
 
 
 def _label(stage: Stage | None, expr: Expression | None) -> str:

@@ -58,7 +58,7 @@ from conveyor_mypy._stages import (
     stage_signature,
     with_facts,
 )
-from conveyor_mypy._features.branching import KINDS
+from conveyor_mypy._features.branching import KINDS, combined
 from conveyor_mypy._features.side_inputs import report_unbound
 from conveyor_mypy._typeops import format_type, free_type_vars
 
@@ -157,11 +157,13 @@ def compose(
         item, output, variables = right.input, right.output, list(right.variables)
     elif right.branches is not None and right.kind != "merge":
         # fan / fork / route / tee: the item type into each branch (its first stage).
+        output = _erased(right)
         if left.is_sink:
             _sink_onward(api, producer, consumer, right, context)
         else:
-            _into_branches(api, left, producer, right, context)
-        output = _erased(right)
+            outputs = _into_branches(api, left, producer, right, context)
+            if outputs is not None and any(b.variables for b in right.branches):  # generic branches, now bound
+                output = combined(api, right.kind or "", left.output, outputs)
     elif right.is_source:
         api.fail(SOURCE_NOT_FIRST.format(consumer=consumer, producer=producer), context, code=PIPELINE_MISMATCH)
     elif left.is_sink:
@@ -199,21 +201,27 @@ def _sink_onward(api: CheckerPluginInterface, producer: str, consumer: str, righ
     api.msg.note(SINK_NOTE.format(producer=producer), context, code=PIPELINE_MISMATCH)
 
 
-def _into_branches(api: CheckerPluginInterface, left: Stage, producer: str, right: Stage, context: Context) -> None:
+def _into_branches(
+    api: CheckerPluginInterface, left: Stage, producer: str, right: Stage, context: Context
+) -> list[Type] | None:
     """``left | fan(...)`` and friends: one error per branch whose first stage does not
     take what arrives there (a route's narrowed type, else ``left``'s output), named as
-    the runtime names it; then what the step itself needs (a predicate's parameter)."""
+    the runtime names it; then what the step itself needs (a predicate's parameter).
+    The branches' outputs, generic ones bound, when every branch fits."""
     chk = checker(api)
     branches = right.branches or []
     if chk is None:
-        return
+        return None
+    outputs: list[Type] = []
     produced = _erase(left.output, list(left.variables)) if left.variables else left.output
     kind = KINDS.get(right.kind or "", right.kind or "")
     fits = True
     for index, branch in enumerate(branches):
         incoming = branch.narrowed if branch.narrowed is not None else produced
         signature = stage_signature(api, branch.input, branch.output, list(branch.variables))
-        if _call(chk, signature, incoming, context) is not None:
+        bound = _call(chk, signature, incoming, context)
+        if bound is not None:
+            outputs.append(_erase(bound, list(branch.variables)))
             continue
         fits = False
         narrowing = "" if branch.narrowed is None else NARROWED.format(
@@ -236,6 +244,8 @@ def _into_branches(api: CheckerPluginInterface, left: Stage, producer: str, righ
                                     expected=format_type(right.takes, api)), context, code=PIPELINE_MISMATCH)
         if right.kind == "route_by_type":
             api.msg.note(ROUTE_BY_TYPE_NOTE, context, code=PIPELINE_MISMATCH)
+        return None
+    return outputs if fits else None
 
 
 def _junction(
