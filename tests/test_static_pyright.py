@@ -29,7 +29,9 @@ PYRIGHT_CONFIG = ROOT / "tests" / "typing" / "pyrightconfig.json"
 MESSAGES = ROOT / "tests" / "typing" / "pyright_messages.py"
 #: conveyor's typed surface: pyright must find nothing wrong in it either. (The plugin
 #: runs inside mypy only; mypy --strict checks it, in tests/test_static_rules.py.)
-PACKAGE_FILES = [ROOT / "conveyor" / name for name in ("task.py", "pipeline.py", "decorators.py", "stream.py")]
+PACKAGE_FILES = [
+    ROOT / "conveyor" / name for name in ("task.py", "pipeline.py", "decorators.py", "stream.py", "branching.py")
+]
 
 #: Corpus cases plain typing cannot judge in pyright, with the plugin feature each needs.
 #: (pyright keeps `int | str` exact, so it reaches one case more than plain mypy.)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Never, assert_type
 
+from typing_extensions import TypeIs
+
 from conveyor import (
     BatchTask,
     Pipeline,
@@ -138,6 +140,15 @@ def is_even(number: int) -> bool:
     return number % 2 == 0
 
 
+def is_int(value: int | str) -> TypeIs[int]:
+    return isinstance(value, int)
+
+
+@single_task
+def either(value: int | str) -> str:
+    return str(value)
+
+
 fanned = parse | fan(scale.with_inputs(factor=2.0), chunks)
 assert_type(fanned, Pipeline[str, float | bytes])
 forked = words | fork(parse, fetch, tokenize)
@@ -159,6 +170,9 @@ parse | fan(chunks, words)  # E (int into str)
 parse | route(is_even, words)  # E (int into str)
 words | route(is_even, words)  # E (the predicate takes int)
 fork(parse, maybe) | parse  # E (a tuple into str)
+narrowing = route(is_int, chunks, either)
+assert_type(narrowing, Pipeline[int | str, bytes | str])
+parse | route(is_int, words)  # E (`then` gets the narrowed int, not what flows in)
 
 # -- variance ----------------------------------------------------------------------------------------
 

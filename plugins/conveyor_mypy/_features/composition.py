@@ -17,6 +17,7 @@ from __future__ import annotations
 from mypy.checker import TypeChecker
 from mypy.erasetype import erase_typevars
 from mypy.expandtype import expand_type
+from mypy.subtypes import is_same_type
 from mypy.errorcodes import ARG_TYPE
 from mypy.nodes import ARG_POS, ARG_STAR, Context, Expression, OpExpr, TempNode
 from mypy.plugin import CheckerPluginInterface, MethodContext, MethodSigContext
@@ -224,7 +225,7 @@ def _into_branches(
             outputs.append(_erase(bound, list(branch.variables)))
             continue
         fits = False
-        narrowing = "" if branch.narrowed is None else NARROWED.format(
+        narrowing = "" if branch.narrowed is None or is_same_type(branch.narrowed, produced) else NARROWED.format(
             narrowed=format_type(branch.narrowed, api), by=branch.narrowed_by or "by the route"
         )
         api.fail(
