@@ -33,7 +33,7 @@ from conveyor.combinators import (
 )
 
 if TYPE_CHECKING:
-    from typing import Never, TypeGuard, TypeVar, final
+    from typing import Never, TypeGuard, TypeVar
 
     from conveyor.pipeline import Pipeline
     from conveyor.task import _Stage
@@ -55,14 +55,6 @@ if TYPE_CHECKING:
 
     #: Something merge() can read from: a source pipeline or task, or plain data.
     _Source = _Stage[Never, _R] | Iterable[_R] | AsyncIterable[_R]
-
-    @final
-    class ThenDoesNotTakeTheNarrowedType:
-        """What ``route`` is when its predicate narrows (``-> TypeIs[G]`` / ``TypeGuard[G]``)
-        and its ``then`` branch does not take ``G``: not a pipeline step, so piping it is
-        an error that names the problem. (Typing only; the runtime raises
-        PipelineTypeError at the ``|``.) Without this, plain typing would fall back to the
-        plain-predicate overload and hand ``then`` the item type."""
 
 __all__ = ["fan", "fork", "route", "route_by_type", "route_by_key", "tee", "merge"]
 
@@ -143,36 +135,25 @@ def fork(*branches: Any) -> Pipeline[Any, Any]:
 # -- route: each item down one branch ---------------------------------------------------------
 
 
-# A narrowing predicate hands `then` the narrowed type _G. When `then` does not take it,
-# the catch overloads (3 and 7) make the route unusable instead of letting the plain-
-# predicate ones hand `then` the item type; they overlap their neighbours on purpose.
 @overload
-def route(  # type: ignore[overload-overlap]
+def route(
     predicate: Callable[[_I], TypeIs[_G]], then: _Stage[_G, _R1], otherwise: _Stage[_I, _R2], /
 ) -> Pipeline[_I, _R1 | _R2]: ...
 @overload
-def route(  # type: ignore[overload-overlap]
+def route(
     predicate: Callable[[_I], TypeGuard[_G]], then: _Stage[_G, _R1], otherwise: _Stage[_I, _R2], /
 ) -> Pipeline[_I, _R1 | _R2]: ...
 @overload
-def route(  # type: ignore[overload-overlap]
-    predicate: Callable[[Any], TypeIs[Any]] | Callable[[Any], TypeGuard[Any]], then: object, otherwise: object, /
-) -> ThenDoesNotTakeTheNarrowedType: ...
-@overload
 def route(predicate: Callable[[_I], object], then: _Stage[_I, _R1], otherwise: _Stage[_I, _R2], /) -> Pipeline[_I, _R1 | _R2]: ...
 @overload
-def route(predicate: Callable[[_I], TypeIs[_G]], then: _Stage[_G, _R1], /) -> Pipeline[_I, _R1]: ...  # type: ignore[overload-overlap]
+def route(predicate: Callable[[_I], TypeIs[_G]], then: _Stage[_G, _R1], /) -> Pipeline[_I, _R1]: ...
 @overload
-def route(predicate: Callable[[_I], TypeGuard[_G]], then: _Stage[_G, _R1], /) -> Pipeline[_I, _R1]: ...  # type: ignore[overload-overlap]
-@overload
-def route(  # type: ignore[overload-overlap]
-    predicate: Callable[[Any], TypeIs[Any]] | Callable[[Any], TypeGuard[Any]], then: object, /
-) -> ThenDoesNotTakeTheNarrowedType: ...
+def route(predicate: Callable[[_I], TypeGuard[_G]], then: _Stage[_G, _R1], /) -> Pipeline[_I, _R1]: ...
 @overload
 def route(predicate: Callable[[_I], object], then: _Stage[_I, _R1], /) -> Pipeline[_I, _R1]: ...
 
 
-def route(predicate: Callable[[Any], object], then: Any, otherwise: Any = None, /) -> Any:  # Any: see overloads 3 and 7
+def route(predicate: Callable[[Any], object], then: Any, otherwise: Any = None, /) -> Pipeline[Any, Any]:
     """Items for which ``predicate`` is true go to ``then``, the others to ``otherwise``.
 
     A predicate annotated ``-> TypeIs[G]`` (or ``TypeGuard[G]``) hands ``then`` the

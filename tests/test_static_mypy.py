@@ -40,6 +40,11 @@ CODE = "pipeline-mismatch"
 #: mypy's error code for each kind of marked mistake.
 CODES = {"pipeline-mismatch": CODE, "side-input": "arg-type"}
 
+#: A route whose `then` takes the item type but not the type its TypeIs / TypeGuard
+#: predicate narrows to: the narrowing overloads refuse it, and the plain-predicate one
+#: (any predicate is one) then accepts it, handing `then` the item type.
+NARROWING = "narrowed route branches (plain typing falls back to the plain-predicate overload)"
+
 #: Corpus cases plain typing cannot judge, and the plugin feature each one needs
 #: (the issue's list: side inputs as awaitables/streams, exact output types, generic
 #: tasks, readable messages). The pyright test records its own, equal or smaller, set.
@@ -47,6 +52,7 @@ PLAIN_MYPY_GAPS: dict[str, str] = {
     "good_side_inputs_raw": "side inputs passed as awaitables, pipelines or streams (plain typing: side(), as_list())",
     "good_unions": "exact output types (mypy joins `int | str` to `object` in overloads)",
     "good_route_by_type_union": "exact output types (mypy joins `int | str` to `object` in overloads)",
+    "bad_route_narrowed_not_item": NARROWING,
     "bad_bounded_typevar": "generic tasks",
     "bad_constrained_typevar": "generic tasks",
     "bad_generic_identity_then_mismatch": "generic tasks",

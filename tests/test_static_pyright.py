@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_corpus import corpus_cases
-from tests.test_static_mypy import PLAIN_API, ROOT, marked_lines
+from tests.test_static_mypy import NARROWING, PLAIN_API, ROOT, marked_lines
 
 PYRIGHT_CONFIG = ROOT / "tests" / "typing" / "pyrightconfig.json"
 MESSAGES = ROOT / "tests" / "typing" / "pyright_messages.py"
@@ -41,6 +41,7 @@ PYRIGHT_GAPS: dict[str, str] = {
     "bad_constrained_typevar": "generic tasks",
     "bad_generic_identity_then_mismatch": "generic tasks",
     "bad_generic_sequence_first": "generic tasks",
+    "bad_route_narrowed_not_item": NARROWING,
 }
 
 _CASES = corpus_cases()
@@ -122,6 +123,7 @@ def test_the_gaps_are_plugin_features_only() -> None:
         "generic tasks",
         "exact output types (mypy joins `int | str` to `object` in overloads)",
         "side inputs passed as awaitables, pipelines or streams (plain typing: side(), as_list())",
+        NARROWING,
     }
 
 

@@ -1,5 +1,6 @@
 """route: `then` takes what flows in (Square) but not what the predicate narrows to
-(Circle); the runtime hands it the narrowed type, and so does plain typing."""
+(Circle). The runtime and the mypy plugin hand `then` the narrowed type; plain typing
+falls back to the plain-predicate overload (a recorded gap)."""
 
 from dataclasses import dataclass
 

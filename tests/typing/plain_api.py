@@ -172,7 +172,9 @@ words | route(is_even, words)  # E (the predicate takes int)
 fork(parse, maybe) | parse  # E (a tuple into str)
 narrowing = route(is_int, chunks, either)
 assert_type(narrowing, Pipeline[int | str, bytes | str])
-parse | route(is_int, words)  # E (`then` gets the narrowed int, not what flows in)
+parse | route(is_int, words)  # E (int into str)
+with_a_lambda = parse | route(lambda number: number > 2, chunks, chunks)
+assert_type(with_a_lambda, Pipeline[str, bytes])
 
 # -- variance ----------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from mypy.nodes import (
     ARG_OPT,
     ARG_POS,
     ARG_STAR,
+    ARG_STAR2,
     BytesExpr,
     DictExpr,
     Expression,
@@ -42,6 +43,7 @@ from mypy.types import (
     CallableType,
     FunctionLike,
     Instance,
+    NoneType,
     TupleType,
     Type,
     TypeOfAny,
@@ -118,8 +120,15 @@ class _Invalid(Exception):
 def build(ctx: FunctionContext, function: str) -> Type:
     api = ctx.api
     kind = KINDS[function]
-    args = list(zip(ctx.args[0], ctx.arg_types[0])) if ctx.args else []
+    if any(k in (ARG_STAR, ARG_STAR2) for kinds in ctx.arg_kinds for k in kinds):
+        return ctx.default_return_type  # fan(*branches): the branches cannot be told apart
+    # None for an optional branch (route's `otherwise`, `default=`) means "none", as at run time.
+    args = [(e, t) for e, t in zip(ctx.args[0], ctx.arg_types[0])] if ctx.args else []
+    if function == "route":
+        args = args[:2] + [(e, t) for e, t in args[2:] if not _is_none(t)]
     default = next(iter(zip(ctx.args[1], ctx.arg_types[1])), None) if len(ctx.args) > 1 else None
+    if default is not None and _is_none(default[1]):
+        default = None
     try:
         if function == "merge":
             return _merge(ctx, args)
@@ -274,6 +283,10 @@ def _step(
 
 
 # -- reading the arguments ---------------------------------------------------------------------
+
+
+def _is_none(typ: Type) -> bool:
+    return isinstance(get_proper_type(typ), NoneType)
 
 
 def _at_least(ctx: FunctionContext, kind: str, args: list[tuple[Expression, Type]], minimum: int, what: str) -> None:
