@@ -14,6 +14,8 @@ docs/static-checking.md); the plugin adds what plain typing cannot say:
 - a clear message at a bad ``|`` or ``Pipeline.add``, with no follow-up errors, and
   generic tasks (``T -> T``) bound through a chain (``_features.composition``);
 - side inputs given as awaitables, pipelines or streams (``_features.side_inputs``);
+- the branching steps (``fan``, ``fork``, ``route``, ...) typed as the runtime types
+  them, and one error per bad branch, naming it (``_features.branching``);
 - generic tasks bound at call sites (``_features.calls``).
 
 It never crashes mypy: whatever it does not understand keeps the plain typing.
