@@ -42,8 +42,9 @@ CODES = {"pipeline-mismatch": CODE, "side-input": "arg-type"}
 
 #: A route whose `then` takes the item type but not the type its TypeIs / TypeGuard
 #: predicate narrows to: the narrowing overloads refuse it, and the plain-predicate one
-#: (any predicate is one) then accepts it, handing `then` the item type.
-NARROWING = "narrowed route branches (plain typing falls back to the plain-predicate overload)"
+#: (any predicate is one) then accepts it, handing `then` the item type. And the
+#: overloads hand `otherwise` the whole item type, not what a TypeIs rules out.
+NARROWING = "narrowed route branches (the overloads cannot narrow `otherwise`, nor refuse a `then` that takes the item type)"
 
 #: Corpus cases plain typing cannot judge, and the plugin feature each one needs
 #: (the issue's list: side inputs as awaitables/streams, exact output types, generic
@@ -53,6 +54,7 @@ PLAIN_MYPY_GAPS: dict[str, str] = {
     "good_unions": "exact output types (mypy joins `int | str` to `object` in overloads)",
     "good_route_by_type_union": "exact output types (mypy joins `int | str` to `object` in overloads)",
     "bad_route_narrowed_not_item": NARROWING,
+    "good_route_type_is_rest": NARROWING,
     "bad_bounded_typevar": "generic tasks",
     "bad_constrained_typevar": "generic tasks",
     "bad_generic_identity_then_mismatch": "generic tasks",

@@ -42,6 +42,7 @@ PYRIGHT_GAPS: dict[str, str] = {
     "bad_generic_identity_then_mismatch": "generic tasks",
     "bad_generic_sequence_first": "generic tasks",
     "bad_route_narrowed_not_item": NARROWING,
+    "good_route_type_is_rest": NARROWING,
 }
 
 _CASES = corpus_cases()

@@ -16,6 +16,7 @@ from mypy.lookup import lookup_fully_qualified
 from mypy.maptype import map_instance_to_supertype
 from mypy.nodes import (
     ARG_NAMED,
+    ARG_OPT,
     ARG_POS,
     CallExpr,
     Expression,
@@ -99,12 +100,16 @@ class Branch:
     variables: list[TypeVarLikeType] = field(default_factory=list)
     narrowed: Type | None = None  # what a route hands this branch instead of the item type
     narrowed_by: str | None = None
+    #: ``narrowed`` is what this branch never gets: the item type's union members that
+    #: fit it are taken away (a TypeIs route's other branch).
+    excludes: bool = False
 
     def encode(self, api: CheckerPluginInterface) -> CallableType:
         args = [self.input] + ([self.narrowed] if self.narrowed is not None else [])
         names = [self.consumer] + ([self.narrowed_by or ""] if self.narrowed is not None else [])
+        kinds = [ARG_POS] + ([ARG_OPT if self.excludes else ARG_POS] if self.narrowed is not None else [])
         return CallableType(
-            args, [ARG_POS] * len(args), names, self.output, api.named_generic_type("builtins.function", []),
+            args, kinds, names, self.output, api.named_generic_type("builtins.function", []),
             name=self.label, variables=self.variables,
         )
 
@@ -116,7 +121,7 @@ class Branch:
         narrowed = fn.arg_types[1] if len(fn.arg_types) == 2 else None
         return Branch(
             fn.name, fn.arg_names[0], fn.arg_types[0], fn.ret_type, list(fn.variables), narrowed,
-            fn.arg_names[1] if narrowed is not None else None,
+            fn.arg_names[1] if narrowed is not None else None, narrowed is not None and fn.arg_kinds[1] == ARG_OPT,
         )
 
 

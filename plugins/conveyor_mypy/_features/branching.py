@@ -52,6 +52,7 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
+from mypy.subtypes import is_subtype
 from mypy.typeops import make_simplified_union
 from mypy.typevars import fill_typevars_with_any
 
@@ -166,13 +167,14 @@ def _branches(
             ctx.api.fail(message, ctx.context, code=ARG_TYPE)
             raise _Invalid
         predicate, *parts = args
-        param, narrowed = _predicate(predicate[1])
+        param, narrowed, type_is = _predicate(predicate[1])
         name = _function_name(predicate[0], "predicate")
         takes.append(param)
         for index, ((expr, typ), label) in enumerate(zip(parts, (f"{name}: yes", "otherwise"))):
             branch = _branch(ctx, kind, index, expr, typ, label)
-            if index == 0 and narrowed is not None:
-                branch.narrowed, branch.narrowed_by = narrowed, f"by {name!r}"
+            if narrowed is not None and (index == 0 or type_is):
+                # `then` gets the narrowed type; after a TypeIs, `otherwise` what it rules out.
+                branch.narrowed, branch.narrowed_by, branch.excludes = narrowed, f"by {name!r}", index == 1
             else:
                 inputs.append(branch.input)
             branches.append(branch)
@@ -198,7 +200,7 @@ def _branches(
         if len(args) != 2:
             _at_least(ctx, kind, args, 2, "argument(s): the key function and the branches")
         (_, key_type), (mapping_expr, mapping_type) = args[:2]
-        param, _ = _predicate(key_type)
+        param, _, _ = _predicate(key_type)
         takes.append(param)
         for index, (label, value, typ) in enumerate(_mapping_branches(ctx, mapping_expr, mapping_type)):
             branch = _branch(ctx, kind, index, value, typ, label)
@@ -256,6 +258,16 @@ def _merge(ctx: FunctionContext, args: list[tuple[Expression, Type]]) -> Type:
     return _step(api, "merge", labels, UninhabitedType(), _union(api, outputs), [])
 
 
+def without(produced: Type, taken: Type) -> Type:
+    """``A | B`` without the members that fit ``taken`` (what a TypeIs rules out), as
+    ``combinators._without``: not a union, or nothing left, is ``produced`` itself."""
+    proper = get_proper_type(produced)
+    if not isinstance(proper, UnionType):
+        return produced
+    rest = [m for m in proper.items if not is_subtype(m, taken)]
+    return make_simplified_union(rest) if rest else produced
+
+
 def combined(api: CheckerPluginInterface, function: str, item: Type, outputs: list[Type]) -> Type:
     """What comes out of a step given what comes out of its branches (``Combinator._combined``)."""
     kind = KINDS.get(function, function)
@@ -295,13 +307,14 @@ def _at_least(ctx: FunctionContext, kind: str, args: list[tuple[Expression, Type
         raise _Invalid
 
 
-def _predicate(typ: Type) -> tuple[Type, Type | None]:
-    """(the parameter type, the TypeIs / TypeGuard type) of a predicate or key function."""
+def _predicate(typ: Type) -> tuple[Type, Type | None, bool]:
+    """(the parameter type, the TypeIs / TypeGuard type, is it TypeIs) of a predicate or
+    key function (``combinators.narrowed_by_predicate``)."""
     fn = get_proper_type(typ)
-    if isinstance(fn, CallableType) and fn.arg_types and fn.arg_kinds[0] in (ARG_POS, ARG_OPT):
-        narrowed = getattr(fn, "type_is", None) or fn.type_guard
-        return (fn.arg_types[0] if not fn.variables else any_type()), (narrowed if not fn.variables else None)
-    return any_type(), None
+    if isinstance(fn, CallableType) and fn.arg_types and fn.arg_kinds[0] in (ARG_POS, ARG_OPT) and not fn.variables:
+        type_is = getattr(fn, "type_is", None)
+        return fn.arg_types[0], type_is or fn.type_guard, type_is is not None
+    return any_type(), None, False
 
 
 def _function_name(expr: Expression, fallback: str) -> str:

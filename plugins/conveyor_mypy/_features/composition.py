@@ -59,7 +59,7 @@ from conveyor_mypy._stages import (
     stage_signature,
     with_facts,
 )
-from conveyor_mypy._features.branching import KINDS, combined
+from conveyor_mypy._features.branching import KINDS, combined, without
 from conveyor_mypy._features.side_inputs import report_unbound
 from conveyor_mypy._typeops import format_type, free_type_vars
 
@@ -218,15 +218,17 @@ def _into_branches(
     kind = KINDS.get(right.kind or "", right.kind or "")
     fits = True
     for index, branch in enumerate(branches):
-        incoming = branch.narrowed if branch.narrowed is not None else produced
+        incoming = produced if branch.narrowed is None else branch.narrowed
+        if branch.narrowed is not None and branch.excludes:
+            incoming = without(produced, branch.narrowed)
         signature = stage_signature(api, branch.input, branch.output, list(branch.variables))
         bound = _call(chk, signature, incoming, context)
         if bound is not None:
             outputs.append(_erase(bound, list(branch.variables)))
             continue
         fits = False
-        narrowing = "" if branch.narrowed is None or is_same_type(branch.narrowed, produced) else NARROWED.format(
-            narrowed=format_type(branch.narrowed, api), by=branch.narrowed_by or "by the route"
+        narrowing = "" if branch.narrowed is None or is_same_type(incoming, produced) else NARROWED.format(
+            narrowed=format_type(incoming, api), by=branch.narrowed_by or "by the route"
         )
         api.fail(
             BRANCH_MISMATCH.format(
