@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mypy.erasetype import erase_typevars
 from mypy.errorcodes import ARG_TYPE
 from mypy.maptype import map_instance_to_supertype
 from mypy.meet import meet_types
@@ -80,7 +81,7 @@ from conveyor_mypy._stages import (
     stage_name,
     with_facts,
 )
-from conveyor_mypy._typeops import format_type
+from conveyor_mypy._typeops import format_type, free_type_vars
 
 #: The runtime's combinator kind for each function.
 KINDS = {"fan": "fan", "fork": "fork", "route": "route", "route_by_type": "route", "route_by_key": "route",
@@ -289,6 +290,8 @@ def _step(
 ) -> Type:
     """``Pipeline[item, output]`` named as the runtime names the step, with its branches."""
     name = f"{KINDS[function]}({', '.join(labels)})"
+    # A generic branch's TypeVars stay on its Branch (bound at the |), not on the step.
+    item, output = (erase_typevars(t) if free_type_vars(t) else t for t in (item, output))
     pipeline = named_type(api, _consts.PIPELINE, [item, output])
     facts = TupleType([b.encode(api) for b in branches], api.named_generic_type("builtins.tuple", [any_type()]))
     return with_facts(api, pipeline, first=name, last=name, kind=function, branches=facts, takes=takes)
