@@ -19,6 +19,11 @@ SOURCE_NOT_FIRST: Final = (
     "pipeline stage mismatch: {consumer} takes no item parameter, so it is a source and can "
     "only start a pipeline; here it would follow {producer}"
 )
+#: A pipeline whose facts were lost (an older mypy's cache, another module): it may be a
+#: branching step whose branches take no common item type.
+NO_COMMON_INPUT_NOTE: Final = (
+    "if {consumer} is a fan / fork / route / tee step, no item type fits all of its branches"
+)
 SINK_NOTE: Final = "{producer} returns None, so it is a sink: nothing flows out of it"
 FAN_OUT_NOTE: Final = (
     "a batch task's list return fans out: {producer} sends single {produced} items downstream, not {returns}"

@@ -41,6 +41,7 @@ from conveyor_mypy._errors import (
     FAN_OUT_NOTE,
     MISMATCH,
     NARROWED,
+    NO_COMMON_INPUT_NOTE,
     ROUTE_BY_TYPE_NOTE,
     ROUTE_INPUT,
     NOT_A_STAGE,
@@ -167,6 +168,8 @@ def compose(
                 output = combined(api, right.kind or "", left.output, outputs)
     elif right.is_source:
         api.fail(SOURCE_NOT_FIRST.format(consumer=consumer, producer=producer), context, code=PIPELINE_MISMATCH)
+        if not right.is_task and right.first is None:
+            api.msg.note(NO_COMMON_INPUT_NOTE.format(consumer=consumer), context, code=PIPELINE_MISMATCH)
     elif left.is_sink:
         _sink_onward(api, producer, consumer, right, context)
         output = _erased(right)
