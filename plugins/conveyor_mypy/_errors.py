@@ -40,10 +40,11 @@ NOT_A_STAGE: Final = 'Argument to "add" of "Pipeline" must be a task or a pipeli
 # the runtime's "where: branch ..." line does.
 BRANCH_MISMATCH: Final = (
     "pipeline stage mismatch: {producer} outputs {produced}{narrowing} but {consumer} expects {expected}, "
-    "in branch {label} ({index} of {count}) of {kind}"
+    "in branch {label} ({index} of {count}) of {kind}{inside}"
 )
+INSIDE: Final = ", inside branch {label} ({index} of {count}) of {kind}"
 NARROWED: Final = ", narrowed to {narrowed} {by},"
-ROUTE_INPUT: Final = "pipeline stage mismatch: {producer} outputs {produced} but {step} takes {expected}"
+ROUTE_INPUT: Final = "pipeline stage mismatch: {producer} outputs {produced} but {step} takes {expected}{inside}"
 ROUTE_BY_TYPE_NOTE: Final = (
     "route_by_type without default= takes only items of the listed types; add default=... for the others"
 )

@@ -32,6 +32,7 @@ from mypy.types import (
     ExtraAttrs,
     Instance,
     LiteralType,
+    NoneType,
     Parameters,
     TupleType,
     Type,
@@ -89,9 +90,11 @@ class Stage:
 class Branch:
     """One branch of a branching step, as the composition check needs it.
 
-    Recorded on the step's type as ``def [variables] (input[, narrowed]) -> output``
-    named ``label``, its first argument named after the branch's first stage and its
-    second (a route's narrowed type) after what narrows it ("by 'is_circle'")."""
+    Recorded on the step's type as a pair: ``def [variables] (input[, narrowed]) ->
+    output`` named ``label``, its first argument named after the branch's first stage
+    and its second (a route's narrowed type) after what narrows it ("by 'is_circle'");
+    then the branch's own type when it starts with a branching step (else None), so
+    that nested branches are checked too."""
 
     label: str
     consumer: str | None  # the branch's first stage
@@ -103,25 +106,33 @@ class Branch:
     #: ``narrowed`` is what this branch never gets: the item type's union members that
     #: fit it are taken away (a TypeIs route's other branch).
     excludes: bool = False
+    #: The branch starts with a branching step: its type (with that step's branches).
+    nested: Instance | None = None
 
-    def encode(self, api: CheckerPluginInterface) -> CallableType:
+    def encode(self, api: CheckerPluginInterface) -> TupleType:
         args = [self.input] + ([self.narrowed] if self.narrowed is not None else [])
         names = [self.consumer] + ([self.narrowed_by or ""] if self.narrowed is not None else [])
         kinds = [ARG_POS] + ([ARG_OPT if self.excludes else ARG_POS] if self.narrowed is not None else [])
-        return CallableType(
+        fn = CallableType(
             args, kinds, names, self.output, api.named_generic_type("builtins.function", []),
             name=self.label, variables=self.variables,
         )
+        nested: Type = self.nested if self.nested is not None else NoneType()
+        return TupleType([fn, nested], api.named_generic_type("builtins.tuple", [AnyType(TypeOfAny.special_form)]))
 
     @staticmethod
     def decode(typ: Type) -> Branch | None:
-        fn = get_proper_type(typ)
+        pair = get_proper_type(typ)
+        if not isinstance(pair, TupleType) or len(pair.items) != 2:
+            return None
+        fn, nested = get_proper_type(pair.items[0]), get_proper_type(pair.items[1])
         if not isinstance(fn, CallableType) or fn.name is None or len(fn.arg_types) not in (1, 2):
             return None
         narrowed = fn.arg_types[1] if len(fn.arg_types) == 2 else None
         return Branch(
             fn.name, fn.arg_names[0], fn.arg_types[0], fn.ret_type, list(fn.variables), narrowed,
             fn.arg_names[1] if narrowed is not None else None, narrowed is not None and fn.arg_kinds[1] == ARG_OPT,
+            nested if isinstance(nested, Instance) else None,
         )
 
 

@@ -226,11 +226,12 @@ def _branch(
         raise _Invalid
     report_unbound(ctx.api, stage, expr, ctx.context)
     consumer = stage_name(stage, name_expr or expr, last=False)
-    if stage.is_source and not isinstance(get_proper_type(stage.input), AnyType):
+    nested = stage.instance if stage.branches is not None and stage.kind != "merge" else None
+    if stage.is_source and nested is None and not isinstance(get_proper_type(stage.input), AnyType):
         ctx.api.fail(SOURCE_BRANCH.format(kind=kind, index=index + 1, name=repr(consumer or "?")), expr or ctx.context,
                      code=PIPELINE_MISMATCH)
         raise _Invalid
-    return Branch(label, consumer, stage.input, stage.output, list(stage.variables))
+    return Branch(label, consumer, stage.input, stage.output, list(stage.variables), nested=nested)
 
 
 def _merge(ctx: FunctionContext, args: list[tuple[Expression, Type]]) -> Type:

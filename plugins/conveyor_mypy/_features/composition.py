@@ -39,6 +39,7 @@ from conveyor_mypy import _consts
 from conveyor_mypy._errors import (
     BRANCH_MISMATCH,
     FAN_OUT_NOTE,
+    INSIDE,
     MISMATCH,
     NARROWED,
     NO_COMMON_INPUT_NOTE,
@@ -164,8 +165,8 @@ def compose(
             _sink_onward(api, producer, consumer, right, context)
         else:
             outputs = _into_branches(api, left, producer, right, context)
-            if outputs is not None and any(b.variables for b in right.branches):  # generic branches, now bound
-                output = combined(api, right.kind or "", left.output, outputs)
+            if outputs is not None:  # generic branches bound, a tee's items are what flows in
+                output = combined(api, right.kind or "", _erase(left.output, list(left.variables)), outputs)
     elif right.is_source:
         api.fail(SOURCE_NOT_FIRST.format(consumer=consumer, producer=producer), context, code=PIPELINE_MISMATCH)
         if not right.is_task and right.first is None:
@@ -212,43 +213,64 @@ def _into_branches(
     take what arrives there (a route's narrowed type, else ``left``'s output), named as
     the runtime names it; then what the step itself needs (a predicate's parameter).
     The branches' outputs, generic ones bound, when every branch fits."""
+    produced = _erase(left.output, list(left.variables)) if left.variables else left.output
+    return _into_step(api, left, producer, produced, right, "", context)
+
+
+def _into_step(
+    api: CheckerPluginInterface, left: Stage, producer: str, produced: Type, step: Stage, inside: str,
+    context: Context,
+) -> list[Type] | None:
+    """``produced`` into each branch of ``step`` (a branch that starts with a branching
+    step: into each of its branches, the message saying where, innermost first)."""
     chk = checker(api)
-    branches = right.branches or []
+    branches = step.branches or []
     if chk is None:
         return None
     outputs: list[Type] = []
-    produced = _erase(left.output, list(left.variables)) if left.variables else left.output
-    kind = KINDS.get(right.kind or "", right.kind or "")
+    kind = KINDS.get(step.kind or "", step.kind or "")
     fits = True
     for index, branch in enumerate(branches):
         incoming = produced if branch.narrowed is None else branch.narrowed
         if branch.narrowed is not None and branch.excludes:
             incoming = without(produced, branch.narrowed)
+        where = dict(label=repr(branch.label), index=index + 1, count=len(branches), kind=kind)
+        nested = read_stage(branch.nested) if branch.nested is not None else None
+        if nested is not None and nested.branches is not None:
+            inner = _into_step(api, left, producer, incoming, nested, INSIDE.format(**where) + inside, context)
+            if inner is None:
+                fits = False
+            elif nested.first == nested.last:  # the branch is that step alone: its output follows
+                outputs.append(combined(api, nested.kind or "", incoming, inner))
+            else:
+                outputs.append(_erase(branch.output, list(branch.variables)))
+            continue
         signature = stage_signature(api, branch.input, branch.output, list(branch.variables))
         bound = _call(chk, signature, incoming, context)
         if bound is not None:
             outputs.append(_erase(bound, list(branch.variables)))
             continue
         fits = False
-        narrowing = "" if branch.narrowed is None or is_same_type(incoming, produced) else NARROWED.format(
+        narrowing = "" if is_same_type(incoming, produced) else NARROWED.format(
             narrowed=format_type(incoming, api), by=branch.narrowed_by or "by the route"
         )
         api.fail(
             BRANCH_MISMATCH.format(
                 producer=producer, produced=format_type(produced, api), narrowing=narrowing,
                 consumer=quoted(branch.consumer, "its first stage"), expected=format_type(branch.input, api),
-                label=repr(branch.label), index=index + 1, count=len(branches), kind=kind,
+                inside=inside, **where,
             ),
             context, code=PIPELINE_MISMATCH,
         )
-        note = _fan_out_note(api, left, producer, branch.input) if branch.narrowed is None else None
+        note = _fan_out_note(api, left, producer, branch.input) if is_same_type(incoming, left.output) else None
         if note:
             api.msg.note(note, context, code=PIPELINE_MISMATCH)
-    if fits and right.takes is not None and _call(chk, _callable(api, [right.takes], produced), produced, context) is None:
-        step = quoted(right.first, "the branching step")
-        api.fail(ROUTE_INPUT.format(producer=producer, produced=format_type(produced, api), step=step,
-                                    expected=format_type(right.takes, api)), context, code=PIPELINE_MISMATCH)
-        if right.kind == "route_by_type":
+    if fits and step.takes is not None and _call(chk, _callable(api, [step.takes], produced), produced, context) is None:
+        api.fail(ROUTE_INPUT.format(producer=producer, produced=format_type(produced, api),
+                                    step=quoted(step.first, "the branching step"),
+                                    expected=format_type(step.takes, api), inside=inside),
+                 context, code=PIPELINE_MISMATCH)
+        if step.kind == "route_by_type":
             api.msg.note(ROUTE_BY_TYPE_NOTE, context, code=PIPELINE_MISMATCH)
         return None
     return outputs if fits else None
