@@ -165,7 +165,9 @@ def compose(
             _sink_onward(api, producer, consumer, right, context)
         else:
             outputs = _into_branches(api, left, producer, right, context)
-            if outputs is not None:  # generic branches bound, a tee's items are what flows in
+            if outputs is not None and right.first == right.last:
+                # the step alone (not `fan(...) | more`): generic branches are bound now,
+                # and a tee's items are what flows in
                 output = combined(api, right.kind or "", _erase(left.output, list(left.variables)), outputs)
     elif right.is_source:
         api.fail(SOURCE_NOT_FIRST.format(consumer=consumer, producer=producer), context, code=PIPELINE_MISMATCH)
