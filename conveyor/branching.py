@@ -27,6 +27,7 @@ from conveyor.combinators import (
     caller_site,
     check_branches,
     check_predicate,
+    first_parameter,
     label_of,
     narrowed_by_predicate,
     type_label,
@@ -174,6 +175,7 @@ def route(predicate: Callable[[Any], object], then: Any, otherwise: Any = None, 
     return _build(
         "route", parts, router=choose, narrowed=(narrowed, None), narrows_rest=is_type_is,
         rule=f"by {name}(item)", labels=(f"{name}: yes", "otherwise")[: len(parts)],
+        accepts=first_parameter(predicate),
     )
 
 
@@ -246,7 +248,7 @@ def route_by_type(*routes: tuple[type[Any], Any], default: Any = None) -> Pipeli
         return fallback
 
     labels = tuple(type_label(tp) for tp in types) + (() if default is None else ("default",))
-    return _build("route", parts, router=choose, narrowed=types, rule="by type", labels=labels)
+    return _build("route", parts, router=choose, narrowed=types, rule="by type", labels=labels, has_default=default is not None)
 
 
 def route_by_key(
@@ -269,7 +271,7 @@ def route_by_key(
 
     name = getattr(key, "__name__", "key")
     labels = tuple(repr(k) for k in keys) + (() if default is None else ("default",))
-    return _build("route", parts, router=choose, rule=f"by {name}(item)", labels=labels)
+    return _build("route", parts, router=choose, rule=f"by {name}(item)", labels=labels, accepts=first_parameter(key))
 
 
 # -- tee: side branches; the stream goes on unchanged ----------------------------------------
@@ -349,6 +351,8 @@ def _build(
     router: Callable[[Any], int] | None = None,
     narrowed: tuple[Any, ...] = (),
     narrows_rest: bool = False,
+    accepts: tuple[str, Any] | None = None,
+    has_default: bool = True,
     rule: str = "",
     labels: tuple[str, ...] | None = None,
 ) -> Pipeline[Any, Any]:
@@ -359,5 +363,6 @@ def _build(
     combinator = Combinator(
         kind, branches, labels or tuple(label_of(b) for b in branches), caller_site(3),
         router=router, narrowed=narrowed, narrows_rest=narrows_rest, rule=rule,
+        accepts=accepts, has_default=has_default,
     )
     return Pipeline((combinator,))

@@ -55,6 +55,10 @@ class Combinator:
     rule: str = ""  # route: how it chooses, for messages and diagrams
     #: route by a TypeIs predicate: the other branch gets what the predicate rules out.
     narrows_rest: bool = False
+    #: route: (parameter name, type) the predicate or key function takes, if annotated.
+    accepts: tuple[str, Any] | None = None
+    #: route_by_type: True when an item of no listed type has a default branch.
+    has_default: bool = True
     #: merge: plain data sources (iterables / async iterables) by branch index.
     data: Mapping[int, Iterable[Any] | AsyncIterable[Any]] = field(default_factory=dict)
 
@@ -97,10 +101,14 @@ class Combinator:
     def flow_from(
         self, producer: Any, produced: Any, mode: TypecheckMode
     ) -> tuple[PipelineTypeError | None, Any, tuple[tuple[Junction, ...], ...]]:
-        """Check ``produced`` into every branch; (first mismatch, output type, branch flows)."""
+        """Check ``produced`` into every branch; (this step's own mismatch, output type,
+        branch flows). A mismatch inside a branch is reported there (raised in strict
+        mode); the step's own is about how it chooses (a route's predicate, its types)."""
         flows: list[tuple[Junction, ...]] = []
-        first: PipelineTypeError | None = None
         outputs: list[Any] = []
+        own = self._own_mismatch(producer, produced) if producer is not None and mode != "off" else None
+        if own is not None and mode == "strict":
+            raise own  # how the route chooses comes before what its branches take
         for index, branch in enumerate(self.branches):
             if self.kind == "merge":
                 flows.append(branch.junctions)
@@ -113,11 +121,35 @@ class Combinator:
                 raise error.located(self.branch_path(index)) from None
             flows.append(flow)
             outputs.append(flow[-1].produced)
-            for junction in flow:
-                if first is None and junction.mismatch is not None:
-                    first = junction.mismatch
         self._check_outputs(outputs)
-        return first, self._combined(produced, outputs), tuple(flows)
+        return own, self._combined(produced, outputs), tuple(flows)
+
+    def _own_mismatch(self, producer: Any, produced: Any) -> PipelineTypeError | None:
+        """A route whose predicate or key cannot take the items, or whose listed types
+        leave some items with no branch (and no default)."""
+        if self.kind != "route" or produced is NOTHING:
+            return None
+        if self.accepts is not None:
+            param, expected = self.accepts
+            check = check_fit(produced, expected)
+            if check.verdict is Verdict.MISMATCH:
+                return PipelineTypeError(
+                    producer=producer, consumer=self, produced=produced, expected=expected,  # type: ignore[arg-type]
+                    reason=check.reason, parameter=param,
+                    hint=f"the route's {self.rule.removeprefix('by ')} is called with every item",
+                )
+        if self.rule == "by type" and not self.has_default:
+            listed = [tp for tp in self.narrowed if tp is not None]
+            members = typing.get_args(produced) if _is_union(produced) else (produced,)
+            for member in members:
+                if all(check_fit(member, tp).verdict is Verdict.MISMATCH for tp in listed):
+                    return PipelineTypeError(
+                        producer=producer, consumer=self, produced=produced, expected=union_of(listed),  # type: ignore[arg-type]
+                        reason=f"items of type {type_repr(member)} are of none of the listed types",
+                        parameter="item",
+                        hint=f"add a ({type_repr(member)}, branch) pair, or default=... for the rest",
+                    )
+        return None
 
     def _incoming(self, index: int, produced: Any) -> Any:
         if self.kind != "route":
@@ -242,6 +274,18 @@ def narrowed_by_predicate(predicate: Callable[[Any], Any]) -> tuple[Any, bool]:
             args = typing.get_args(returns)
             return (args[0] if args else None), form == "TypeIs"
     return None, False
+
+
+def first_parameter(function: Callable[..., Any]) -> tuple[str, Any] | None:
+    """(name, annotation) of the parameter a predicate or key takes, when annotated."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+        hints = typing.get_type_hints(function)
+    except Exception:  # a builtin, or an annotation that does not resolve: nothing to check
+        return None
+    if not parameters or parameters[0].name not in hints:
+        return None
+    return parameters[0].name, hints[parameters[0].name]
 
 
 def check_predicate(kind: str, predicate: object) -> None:

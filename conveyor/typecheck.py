@@ -113,8 +113,7 @@ def flow_through(
         branches: tuple[tuple[Junction, ...], ...] = ()
         flow = getattr(stage, "flow_from", None)
         if flow is not None:  # a branching step checks its own branches
-            mismatch, output, branches = flow(producer, current, mode)
-            mismatch = None  # already reported inside the branch, where it is drawn
+            mismatch, output, branches = flow(producer, current, mode)  # branch mismatches: reported inside
         elif mode != "off":
             mismatch, output = _junction(producer, current, stage)
         else:

@@ -364,3 +364,18 @@ async def test_render_and_outline_show_the_branches() -> None:
     text_outline = pipeline.outline()
     assert "branch 'Good':" in text_outline and "branch 'size':" in text_outline
     assert "route(Good, Bad)" in text_outline
+
+
+def test_a_route_whose_predicate_or_types_cannot_take_the_items_is_a_composition_error() -> None:
+    def long_text(text: str) -> bool:
+        return len(text) > 3
+
+    with pytest.raises(PipelineTypeError, match=r"expects str for parameter 'text'"):
+        inc | route(long_text, neg, neg)
+    @single_task
+    def shout(text: str) -> str:
+        return text.upper()
+
+    with pytest.raises(PipelineTypeError, match="items of type int are of none of the listed types"):
+        inc | route_by_type((str, shout), (bytes, shout))  # type: ignore[arg-type]
+    assert (inc | route_by_type((str, shout), default=neg)).output_type == str | int  # type: ignore[arg-type]

@@ -1,6 +1,4 @@
-"""route_by_type without a default: the items (Shape) are not all of a listed type
-(static checkers only: the runtime check accepts them and fails the run on an item
-of no listed type, see RUNTIME_GAPS)."""
+"""route_by_type without a default: the items (Shape) are not all of a listed type."""
 
 from dataclasses import dataclass
 

@@ -1,5 +1,4 @@
-"""route: the predicate takes str, but the items are Shape (static checkers only: the
-runtime check does not read the predicate's parameter, see RUNTIME_GAPS)."""
+"""route: the predicate takes str, but the items are Shape."""
 
 from dataclasses import dataclass
 
