@@ -379,3 +379,17 @@ def test_a_route_whose_predicate_or_types_cannot_take_the_items_is_a_composition
     with pytest.raises(PipelineTypeError, match="items of type int are of none of the listed types"):
         inc | route_by_type((str, shout), (bytes, shout))  # type: ignore[arg-type]
     assert (inc | route_by_type((str, shout), default=neg)).output_type == str | int  # type: ignore[arg-type]
+
+
+async def test_failing_input_data_fails_the_run_as_the_users_error() -> None:
+    def broken() -> Iterator[int]:
+        yield 1
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone") as info:
+        await fan(inc, neg)(broken()).collect()
+    assert not any("internal error" in note for note in info.value.__notes__)
+    with pytest.raises(OSError, match="disk gone") as info:
+        await merge(broken(), [1, 2])().collect()
+    assert not any("internal error" in note for note in info.value.__notes__)
+    assert not await settle()

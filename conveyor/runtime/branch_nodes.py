@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from conveyor.combinators import NO_ROUTE, Combinator
@@ -150,9 +150,23 @@ class BranchNode:
 
     def start(self) -> None:
         if self.kind != "merge":
-            self.run.spawn(self._feed())
+            self.run.spawn(self._guarded(self._feed))
         for b in range(len(self.ends)):
-            self.run.spawn(self._collect(b))
+            self.run.spawn(self._guarded(self._collect, b))
+
+    async def _guarded(self, work: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+        """What the pulls raise is the user's (the input data, a merged source): it
+        fails the run as it is, like a stage's pump does; it is no internal error."""
+        try:
+            await work(*args)  # made here, so a task cancelled before it starts leaves no coroutine behind
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.run.fail(exc)
+        except BaseException as exc:  # KeyboardInterrupt & co. stop the run, and the loop sees them
+            self.run.fail(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
 
     # -- feeding ---------------------------------------------------------------------------
 
