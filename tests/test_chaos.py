@@ -205,7 +205,7 @@ def examples(
         ordered=draw(st.booleans()),
         window=draw(st.sampled_from([None, None, 1, 2, 3, 5])),
         consume=draw(st.sampled_from(consume)),
-        k=draw(st.integers(0, 8)),
+        k=draw(st.integers(0, 5)),
         timeout=draw(st.sampled_from([0.0005, 0.002, 0.01])),
         seed=draw(st.integers(0, 2**16)),
     )
