@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Finallies", "Hygiene", "frozen_heap", "pending_tasks", "run_clean", "settle"]
+__all__ = ["Finallies", "Hygiene", "frozen_heap", "pending_tasks", "run_clean"]
 
 
 @dataclass
@@ -83,17 +83,6 @@ def pending_tasks(*exclude: asyncio.Task[Any] | None) -> set[asyncio.Task[Any]]:
     """The loop's unfinished tasks, except the current one and ``exclude``."""
     skip = {asyncio.current_task(), *exclude}
     return {t for t in asyncio.all_tasks() if not t.done() and t not in skip}
-
-
-async def settle(before: set[asyncio.Task[Any]], timeout: float = 5.0) -> set[asyncio.Task[Any]]:
-    """Let cancelled work finish: wait until no task but ``before`` and the current one
-    is pending (at most ``timeout`` seconds); returns those still pending."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        others = pending_tasks() - before
-        if not others or asyncio.get_running_loop().time() > deadline:
-            return others
-        await asyncio.sleep(0.001)
 
 
 def run_clean(main: Callable[[], Coroutine[Any, Any, Any]], *, hygiene: Hygiene | None = None) -> Any:
