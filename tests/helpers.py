@@ -14,12 +14,13 @@ async def aiter_of(items: Iterable[Any], delay: float = 0.0) -> AsyncIterator[An
         yield item
 
 
-async def settle(timeout: float = 5.0) -> set[asyncio.Task[Any]]:
-    """Let cancelled work finish; return the tasks (other than this one) still pending."""
+async def settle(timeout: float = 5.0, *, exclude: Iterable[asyncio.Task[Any]] = ()) -> set[asyncio.Task[Any]]:
+    """Let cancelled work finish; return the tasks (other than this one and ``exclude``) still pending."""
     me = asyncio.current_task()
+    skip = set(exclude)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        others = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+        others = {t for t in asyncio.all_tasks() if t is not me and not t.done() and t not in skip}
         if not others or asyncio.get_running_loop().time() > deadline:
             return others
         await asyncio.sleep(0.01)
