@@ -262,7 +262,8 @@ class Stage(Pump, Recovery):
         suspends is returned, for the caller's loop (`_drive`) to await."""
         stage = self.downstream
         while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
-            if stage._no_room(1):
+            gate = stage.gate  # _no_room(1), inlined: this runs once per carried call
+            if (gate is not None and gate.running >= gate.limit) or stage.pending_weight + len(stage.ready) >= stage.window:
                 return None
             item = stage.upstream.get_nowait()
             if item is EMPTY or item is END:
@@ -341,7 +342,9 @@ class Stage(Pump, Recovery):
 
     def _succeed(self, slot: Slot, result: Any) -> None:
         try:
-            outputs = self._checked(result)
+            outputs = self.interpret(result)  # _checked(), inlined: once per call
+            if self.check is not None:
+                self.check(outputs)
         except ItemTypeError as exc:
             self._after_failure(slot, exc)
             return
@@ -367,8 +370,13 @@ class Stage(Pump, Recovery):
                 head = slots.popleft()
                 self.pending_weight -= head.weight
                 self.ready.extend(head.outputs)  # type: ignore[arg-type]  # checked in the loop test
-        self.wake_reader()
-        self._wake_pump()
+        # wake_reader() and _wake_pump(), inlined: this runs once per call
+        reader = self._reader
+        if reader is not None and not reader.done():
+            reader.set_result(None)
+        waiter = self._pump_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def release_gate(self) -> None:
         """The run has ended: calls that never finished (cancelled, failed) give
