@@ -390,6 +390,9 @@ class BranchNode:
             return self._out(item)
 
     def _next_pair(self) -> Any:
+        pair = self._ready_pair()
+        if pair is not None:
+            return pair
         count = len(self.held)
         while True:
             if self.branch == 0 and not any(self.parts) and self._mark_due():
@@ -411,6 +414,25 @@ class BranchNode:
                 return self._out(pair)
             if self.run.stopping:
                 return END
+
+    def _ready_pair(self) -> tuple[Any, ...] | None:
+        """The common case, without building lists: every branch has exactly one
+        answer and then the item's boundary waiting."""
+        if self.branch != 0 or self.parts[0] or self.marks:
+            return None
+        for queue in self.held:
+            if len(queue) < 2 or queue[0] is BOUNDARY or queue[1] is not BOUNDARY:
+                return None
+        pair = tuple([queue.popleft() for queue in self.held])
+        for queue in self.held:
+            queue.popleft()
+        self.inputs.popleft()
+        self.waiting_on = None
+        self._item_done()
+        if self._room is not None:
+            _wake(self._room)
+        self.stats.items_out += 1
+        return pair
 
     def _paired(self, item: Any, parts: list[list[Any]]) -> tuple[Any, ...] | None:
         for b, answers in enumerate(parts):
