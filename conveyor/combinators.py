@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import sys
 import typing
-from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -28,9 +28,8 @@ from conveyor.typerules import Verdict, check_fit, type_repr
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
-    from conveyor.task import Task
 
-__all__ = ["Combinator", "CombinatorKind", "NO_ROUTE", "Router", "describe_path"]
+__all__ = ["Combinator", "CombinatorKind", "NO_ROUTE", "Router"]
 
 CombinatorKind = Literal["fan", "fork", "route", "tee", "merge"]
 
@@ -214,10 +213,6 @@ def _short(defined_at: str) -> str:
     return f"{path.rsplit('/', 1)[-1]}:{line}" if path else defined_at
 
 
-def describe_path(parts: Sequence[str]) -> str:
-    return " > ".join(parts)
-
-
 # -- building combinators (called by the public functions) -----------------------------------
 
 
@@ -301,6 +296,3 @@ def check_predicate(kind: str, predicate: object) -> None:
 def type_label(tp: Any) -> str:
     return type_repr(tp)
 
-
-def is_hashable(value: object) -> bool:
-    return isinstance(value, Hashable)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.combinators import NO_ROUTE, Combinator
 from conveyor.errors import BranchShapeError, NoRouteError
 from conveyor.policy import short_repr
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet
+from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, WaitingOutlet
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.stats import StageStats
 
@@ -42,7 +42,7 @@ __all__ = ["BranchNode", "Inlet", "ChainBuilder"]
 ChainBuilder = Callable[[int, Outlet, bool, bool], Outlet]
 
 
-class Inlet:
+class Inlet(WaitingOutlet):
     """A bounded buffer feeding one branch; the branch's first stage pulls from it."""
 
     __slots__ = ("run", "items", "capacity", "closed", "_reader", "_writer")
@@ -63,19 +63,6 @@ class Inlet:
             return item
         return END if self.closed else EMPTY
 
-    async def get(self) -> Any:
-        while True:
-            item = self.get_nowait()
-            if item is not EMPTY:
-                return item
-            if self.run.stopping:
-                return END
-            self._reader = self.run.loop.create_future()
-            try:
-                await self._reader
-            finally:
-                self._reader = None
-
     async def put(self, item: Any) -> None:
         while len(self.items) >= self.capacity and not self.run.stopping:
             self._writer = self.run.loop.create_future()
@@ -94,11 +81,8 @@ class Inlet:
         self.closed = True
         _wake(self._reader)
 
-    def wake_reader(self) -> None:
-        _wake(self._reader)
 
-
-class BranchNode:
+class BranchNode(WaitingOutlet):
     """A branching step's feeder, branches and outlet."""
 
     def __init__(
@@ -295,22 +279,6 @@ class BranchNode:
         if self.kind == "route":
             return self._next_routed()
         return self._next_pair()
-
-    async def get(self) -> Any:
-        while True:
-            item = self.get_nowait()
-            if item is not EMPTY:
-                return item
-            if self.run.stopping:
-                return END
-            self._reader = self.run.loop.create_future()
-            try:
-                await self._reader
-            finally:
-                self._reader = None
-
-    def wake_reader(self) -> None:
-        _wake(self._reader)
 
     def _all_done(self) -> bool:
         return self.fed_all and all(self.ended)

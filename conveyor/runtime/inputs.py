@@ -9,11 +9,16 @@ iterator it opened (``aclose()``), so a generator given as data runs its
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from conveyor.policy import short_repr
 
-__all__ = ["BOUNDARY", "EMPTY", "END", "NO_ITEM", "Input", "Outlet", "awaited", "open_input"]
+if TYPE_CHECKING:
+    import asyncio
+
+    from conveyor.runtime.scheduler import Run
+
+__all__ = ["BOUNDARY", "EMPTY", "END", "NO_ITEM", "Input", "Outlet", "WaitingOutlet", "awaited", "open_input"]
 
 
 class _Marker:
@@ -44,6 +49,36 @@ class Outlet(Protocol):
 
 class Input(Outlet, Protocol):
     async def aclose(self) -> None: ...
+
+
+class WaitingOutlet:
+    """An outlet whose one reader, finding nothing ready, waits until it is woken
+    (an item, the end, or the run stopping). Subclasses say what ``get_nowait`` and
+    ``run`` are; ``_reader`` is the waiting reader's future."""
+
+    if TYPE_CHECKING:
+        run: Run
+        _reader: asyncio.Future[None] | None
+
+        def get_nowait(self) -> Any: ...
+
+    async def get(self) -> Any:
+        while True:
+            item = self.get_nowait()
+            if item is not EMPTY:
+                return item
+            if self.run.stopping:
+                return END  # failed or closed; the consumer gets any error from the run
+            self._reader = self.run.loop.create_future()
+            try:
+                await self._reader
+            finally:
+                self._reader = None
+
+    def wake_reader(self) -> None:
+        reader = self._reader
+        if reader is not None and not reader.done():
+            reader.set_result(None)
 
 
 class _SyncInput:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.runtime.checks import input_checker_for
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
-from conveyor.runtime.stats import RunStats, StageStats
+from conveyor.runtime.stats import RunStats
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.wiring import Wiring
 

@@ -45,7 +45,7 @@ from conveyor.runtime.calls import (
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, awaited
+from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, WaitingOutlet, awaited
 from conveyor.runtime.outcomes import Interpreter, interpreter_for
 from conveyor.runtime.stats import StageStats
 from conveyor.task import BatchTask, Task
@@ -63,7 +63,7 @@ EAGER_GIVE_UP = 8
 EAGER_PROBE_EVERY = 256
 
 
-class Stage(Pump, Recovery):
+class Stage(Pump, Recovery, WaitingOutlet):
     def __init__(
         self,
         run: Run,
@@ -124,24 +124,6 @@ class Stage(Pump, Recovery):
         if self.input_done and self.pending_weight == 0:
             return END
         return EMPTY
-
-    async def get(self) -> Any:
-        while True:
-            item = self.get_nowait()
-            if item is not EMPTY:
-                return item
-            if self.run.stopping:
-                return END  # failed or closed; the consumer gets any error from the run
-            self._reader = self.run.loop.create_future()
-            try:
-                await self._reader
-            finally:
-                self._reader = None
-
-    def wake_reader(self) -> None:
-        reader = self._reader
-        if reader is not None and not reader.done():
-            reader.set_result(None)
 
     def _wake_pump(self) -> None:
         waiter = self._pump_waiter
