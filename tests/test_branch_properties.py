@@ -160,3 +160,42 @@ def test_ordered_runs_give_the_models_outputs_in_input_order(chain: tuple[Step, 
 def test_as_completed_runs_give_the_same_items(chain: tuple[Step, ...], data: list[int], window: int | None) -> None:
     expected = [y for x in data for y in model(chain, x)]
     assert sorted(run(chain, data, ordered=False, window=window)) == sorted(expected)
+
+
+@SETTINGS
+@given(
+    chain=steps(2),
+    data=st.lists(st.integers(0, 50), min_size=1, max_size=25),
+    take=st.integers(0, 10),
+    how=st.sampled_from(["break", "aclose", "fail"]),
+    window=st.sampled_from([None, 1, 3]),
+)
+def test_stopping_early_delivers_a_prefix_and_leaves_nothing_pending(
+    chain: tuple[Step, ...], data: list[int], take: int, how: str, window: int | None
+) -> None:
+    expected = [y for x in data for y in model(chain, x)]
+
+    @single_task
+    def fail_on_last(x: int) -> int:
+        if how == "fail" and x == data[-1]:
+            raise LookupError(x)
+        return x
+
+    async def main() -> list[int]:
+        pipeline = fail_on_last | build(chain) if how == "fail" else build(chain)
+        stream = pipeline(data, max_in_flight=window)
+        got: list[int] = []
+        try:
+            async for y in stream:
+                if how != "fail" and len(got) == take:
+                    break
+                got.append(y)
+        except LookupError:
+            pass
+        await stream.aclose()
+        me = asyncio.current_task()
+        assert not [t for t in asyncio.all_tasks() if t is not me and not t.done()], "tasks left pending"
+        return got
+
+    got = asyncio.run(main())
+    assert got == expected[: len(got)]  # in input order, nothing skipped, nothing twice
