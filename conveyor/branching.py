@@ -30,8 +30,8 @@ from conveyor.combinators import (
     first_parameter,
     label_of,
     narrowed_by_predicate,
-    type_label,
 )
+from conveyor.typerules import type_repr
 
 if TYPE_CHECKING:
     from typing import Never, TypeGuard, TypeVar
@@ -247,7 +247,7 @@ def route_by_type(*routes: tuple[type[Any], Any], default: Any = None) -> Pipeli
                 return index
         return fallback
 
-    labels = tuple(type_label(tp) for tp in types) + (() if default is None else ("default",))
+    labels = tuple(type_repr(tp) for tp in types) + (() if default is None else ("default",))
     return _build("route", parts, router=choose, narrowed=types, rule="by type", labels=labels, has_default=default is not None)
 
 

@@ -293,6 +293,3 @@ def check_predicate(kind: str, predicate: object) -> None:
         )
 
 
-def type_label(tp: Any) -> str:
-    return type_repr(tp)
-

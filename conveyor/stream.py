@@ -13,8 +13,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from conveyor.runtime.limits import RunOptions
-from conveyor.runtime.scheduler import Run
-from conveyor.runtime.stats import RunStats, StageStats
+from conveyor.runtime.scheduler import Run, blank_stats
+from conveyor.runtime.stats import RunStats
 
 if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
@@ -46,7 +46,7 @@ class Stream(AsyncIterator[T], Generic[T]):
     def stats(self) -> RunStats:
         """Per-stage figures of this run so far (all zero before it starts)."""
         if self._run is None:
-            return RunStats([StageStats(step.name, path=" > ".join(path)) for path, step in self.pipeline.tasks()])
+            return blank_stats(self.pipeline)
         return self._run.stats
 
     def _ensure_run(self) -> Run:

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol, TypeVar, get_args
+from typing import Any, Final, Literal, TypeVar, get_args
 
 from conveyor.errors import PipelineTypeError, PipelineTypeWarning
 from conveyor.policy import short_repr
@@ -83,14 +83,6 @@ class Junction:
     produced: Any  # the type flowing on the edge (NOTHING after a sink)
     mismatch: PipelineTypeError | None = None  # set when the check found a definite misfit
     branches: tuple[tuple[Junction, ...], ...] = ()
-
-
-class Branching(Protocol):
-    """A pipeline step with branches (``conveyor.combinators.Combinator``)."""
-
-    def flow_from(
-        self, producer: Any, produced: Any, mode: TypecheckMode
-    ) -> tuple[PipelineTypeError | None, Any, tuple[tuple[Junction, ...], ...]]: ...
 
 
 def flow_through(

@@ -108,9 +108,8 @@ class BranchNode(WaitingOutlet):
         self.in_order = ordered if self.kind != "fork" else True
         self.tracking = self.in_order and self.kind in ("fan", "fork", "route")
         self.inlets = [Inlet(run, window) for _ in range(count)] if sources is None else []
-        branch_ordered = self.in_order if self.kind == "fork" else ordered
         self.ends: list[Outlet] = (
-            [build(b, self.inlets[b], self.tracking, branch_ordered) for b in range(count)]
+            [build(b, self.inlets[b], self.tracking, self.in_order) for b in range(count)]
             if sources is None else sources
         )
         self.held: list[deque[Any]] = [deque() for _ in range(count)]

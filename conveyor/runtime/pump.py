@@ -156,11 +156,7 @@ class Pump:
             if item is END or self.run.stopping:
                 return None
             if tracking and item is BOUNDARY:
-                if self.slots:
-                    self.pass_boundary()  # behind the calls still running
-                else:
-                    ready.append(BOUNDARY)
-                    self.wake_reader()
+                self.pass_boundary()
                 continue
             suspended = start(item, 1)
             if suspended is not None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.runtime.checks import input_checker_for
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
-from conveyor.runtime.stats import RunStats
+from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.wiring import Wiring
 
@@ -50,13 +50,19 @@ def _args(error: BaseException) -> str:
     return f"({', '.join(map(repr, error.args))})" if error.args else ""
 
 
+def blank_stats(pipeline: Pipeline[Any, Any]) -> RunStats:
+    """Zeroed figures, one row per step in ``pipeline.tasks()`` order (branches included):
+    the rows a run fills as it builds its stages, and what a stream shows before that."""
+    return RunStats([StageStats(step.name, path=" > ".join(path)) for path, step in pipeline.tasks()])
+
+
 class Run:
     def __init__(self, pipeline: Pipeline[Any, Any], data: Any, options: RunOptions) -> None:
         self.pipeline = pipeline
         self.stages = pipeline.stages
         self.data = data
         self.options = options
-        self.stats = RunStats([])  # filled as the stages are built, in pipeline.tasks() order
+        self.stats = blank_stats(pipeline)  # the wiring hands each row to its stage
         self.error: BaseException | None = None
         self.state = "not started"
         #: True once the run failed or was closed: no new work may start. A plain

@@ -28,6 +28,7 @@ class Wiring:
         self.stages: list[Stage] = []
         self.inputs: list[Input] = []  # merge's data sources, closed with the run's input
         self.nodes: list[BranchNode] = []
+        self._rows = iter(run.stats.stages)  # one per step, in the order they are built
 
     def chain(
         self,
@@ -47,7 +48,7 @@ class Wiring:
                 outlet = self._branching(step, outlet, junctions[index], ordered=ordered, path=path)
                 previous = None
                 continue
-            stats = self._stats(step.name, path)
+            stats = self._stats(step.name)
             stage = Stage(
                 self.run, step, outlet,
                 ordered=ordered,
@@ -67,7 +68,7 @@ class Wiring:
     def _branching(
         self, step: Combinator, upstream: Outlet, junction: Junction, *, ordered: bool, path: tuple[str, ...]
     ) -> BranchNode:
-        stats = self._stats(step.name, path)
+        stats = self._stats(step.name)
         window = self.run.options.max_in_flight
         flows = junction.branches or tuple(b.junctions for b in step.branches)
 
@@ -103,7 +104,8 @@ class Wiring:
                                    path=(*path, step.branch_path(index))))
         return ends
 
-    def _stats(self, name: str, path: tuple[str, ...]) -> StageStats:
-        stats = StageStats(name, path=" > ".join(path))
-        self.run.stats.stages.append(stats)
+    def _stats(self, name: str) -> StageStats:
+        """The next row of the run's figures: steps are built in ``pipeline.tasks()`` order."""
+        stats = next(self._rows)
+        assert stats.name == name, f"conveyor internal error: figures for {stats.name!r}, built {name!r}"
         return stats
