@@ -27,7 +27,6 @@ class Wiring:
         self.run = run
         self.stages: list[Stage] = []
         self.inputs: list[Input] = []  # merge's data sources, closed with the run's input
-        self.nodes: list[BranchNode] = []
         self._rows = iter(run.stats.stages)  # one per step, in the order they are built
 
     def chain(
@@ -86,7 +85,6 @@ class Wiring:
             stats=stats, build=build, sources=sources,
         )
         node.start()
-        self.nodes.append(node)
         return node
 
     def _merge_sources(
