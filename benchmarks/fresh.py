@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/fresh.py w7-fan w7-two-pipelines [--runs 5]
     .venv/bin/python benchmarks/fresh.py --list
+    .venv/bin/python benchmarks/fresh.py w1 --against /path/to/other/checkout
+
+``--against`` runs every case twice per round, once with conveyor imported from this
+checkout and once from the other one (say a worktree of main: before / after a
+change), alternating; the other checkout's figures are listed as ``case@other``.
 
 A baseline measured in a process that already ran other work reads slower and
 flatters the comparison; here every run of every case starts from a new process
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +30,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+_AGAINST = "CONVEYOR_FRESH_ROOT"  # the checkout to import conveyor from, in a child run
+if len(sys.argv) > 2 and sys.argv[1] == "--one" and (other := os.environ.get(_AGAINST)):
+    sys.path.insert(0, other)
 
 from benchmarks.harness import memory  # noqa: E402
 
@@ -143,6 +153,14 @@ def w2_gather() -> float:
     return _timed(lambda: asyncio.gather(*(chain(x) for x in range(10_000))))
 
 
+# -- W1 in fresh processes: 3 chained ``return x + 1`` async stages, 100k items -------------------
+
+
+def w1() -> float:
+    pipeline = _stages("w")
+    return _timed(lambda: pipeline(range(100_000)).collect())
+
+
 CASES: dict[str, Callable[[], float]] = {
     "w7-fan": w7_fan,
     "w7-fork": w7_fork,
@@ -151,13 +169,18 @@ CASES: dict[str, Callable[[], float]] = {
     "w7-slow-1m-rss": w7_slow_1m_rss,
     "w2-conveyor": w2_conveyor,
     "w2-gather": w2_gather,
+    "w1": w1,
 }
 
 
-def run_one(name: str) -> tuple[float, str]:
+def run_one(name: str, against: str | None = None) -> tuple[float, str]:
+    env = dict(os.environ)
+    env.pop(_AGAINST, None)
+    if against:
+        env[_AGAINST] = against
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--one", name],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
     )
     return float(done.stdout.strip().splitlines()[-1]), done.stderr.strip()
 
@@ -168,6 +191,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--against", help="another checkout: run each case with its conveyor too")
     args = parser.parse_args()
     if args.one:
         print(CASES[args.one]())
@@ -178,20 +202,24 @@ def main() -> int:
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)}; see --list")
-    samples: dict[str, list[float]] = {c: [] for c in args.cases}
-    notes: dict[str, list[str]] = {c: [] for c in args.cases}
+    runs = [(case, None) for case in args.cases]
+    if args.against:
+        runs = [run for case in args.cases for run in ((case, None), (case, args.against))]
+    labels = [case if root is None else f"{case}@other" for case, root in runs]
+    samples: dict[str, list[float]] = {label: [] for label in labels}
+    notes: dict[str, list[str]] = {label: [] for label in labels}
     for _ in range(args.runs):
-        for case in args.cases:  # alternating, each in a new process
-            value, note = run_one(case)
-            samples[case].append(value)
+        for label, (case, root) in zip(labels, runs):  # alternating, each in a new process
+            value, note = run_one(case, root)
+            samples[label].append(value)
             if note:
-                notes[case].append(note)
-    first = statistics.median(samples[args.cases[0]])
-    for case in args.cases:
+                notes[label].append(note)
+    first = statistics.median(samples[labels[0]])
+    for case in labels:
         median = statistics.median(samples[case])
-        runs = ", ".join(f"{v:.4g}" for v in samples[case])
+        values = ", ".join(f"{v:.4g}" for v in samples[case])
         extra = f"  [{notes[case][-1]}]" if notes[case] else ""
-        print(f"{case:20} median {median:.4g}  ratio to {args.cases[0]} {median / first:.2f}  runs: {runs}{extra}")
+        print(f"{case:20} median {median:.4g}  ratio to {labels[0]} {median / first:.2f}  runs: {values}{extra}")
     return 0
 
 

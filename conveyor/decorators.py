@@ -26,6 +26,7 @@ from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, sho
 from conveyor.signature import TaskSignature, analyse
 from conveyor.stage_types import batch_element_type, stage_types
 from conveyor.task import BatchTask, NoOutput, SingleTask, Task
+from conveyor.timeouts import check_timeout
 from conveyor.typerules import type_repr
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    timeout: float | None = None,
 ) -> _SingleTaskDecorator: ...
 
 
@@ -203,13 +205,16 @@ def single_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    timeout: float | None = None,
     **unknown: Any,  # not in the overloads: type checkers flag these themselves
 ) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
 
     Options: ``on_error`` ("fail" or "skip_item"), ``retry_attempts`` (total calls),
     ``retry_delay`` / ``retry_exponential_backoff`` / ``retry_max_delay`` (the wait
-    between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``.
+    between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``,
+    ``timeout`` (seconds a call may run before it is cancelled and fails with
+    ``TimeoutError``; async functions only).
     """
 
     _check_unknown("single_task", unknown)
@@ -230,6 +235,7 @@ def single_task(
             declared_types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
             static=static,
+            timeout=check_timeout(f"task {name!r}", timeout, invoker.shape, signature.is_source),
         )
 
     return decorate if fn is None else decorate(fn)
@@ -307,6 +313,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    timeout: float | None = None,
 ) -> _BatchTaskDecorator: ...
 
 
@@ -325,6 +332,7 @@ def batch_task(
     error_handler: ErrorHandler | None = None,
     task_name: str | None = None,
     concurrency_limit: int | None = None,
+    timeout: float | None = None,
     **unknown: Any,  # as for single_task
 ) -> Any:
     """Make a task that calls ``fn`` with lists of items.
@@ -356,6 +364,7 @@ def batch_task(
             declared_types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
             static=static,
+            timeout=check_timeout(f"batch task {name!r}", timeout, invoker.shape, signature.is_source),
             min_size=min_size,
             max_size=max_size,
             max_wait=None if max_wait is None else float(max_wait),
@@ -366,7 +375,7 @@ def batch_task(
 
 _SHARED_OPTIONS: Final = (
     "on_error", "retry_attempts", "retry_delay", "retry_exponential_backoff", "retry_max_delay",
-    "error_handler", "task_name", "concurrency_limit",
+    "error_handler", "task_name", "concurrency_limit", "timeout",
 )
 _OPTIONS: Final = {"single_task": _SHARED_OPTIONS, "batch_task": ("min_size", "max_size", "max_wait", *_SHARED_OPTIONS)}
 

@@ -10,7 +10,7 @@ Visual grammar (also drawn as a small legend in the corner of every diagram):
   the pipeline starts with a source task, or ends in a sink);
 - **task**: a rounded box with the task's name in bold, its kind (``single``, or
   ``batch min..max`` with ``max_wait``) and the options that are set
-  (``concurrency_limit``, ``on_error``, ``retry_attempts``, ``error_handler``);
+  (``concurrency_limit``, ``on_error``, ``retry_attempts``, ``error_handler``, ``timeout``);
 - **item edge**: a solid arrow labelled with the element type that flows on it
   (long types shortened with an ellipsis; the full type is the edge's tooltip);
 - **side input**: a yellow box with square corners (its kind, then its value or
@@ -294,6 +294,8 @@ def task_lines(task: Task[Any, Any]) -> list[str]:
         options.append(f"retry_attempts={task.policy.retry.attempts}")
     if task.policy.handler is not None:
         options.append(f"error_handler={type(task.policy.handler).__name__}")
+    if task.timeout is not None:
+        options.append(f"timeout={task.timeout:g}s")
     return [kind, *options]
 
 

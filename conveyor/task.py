@@ -172,6 +172,8 @@ class Task(Generic[In, Out, P]):
     gate: ConcurrencyGate | None = None
     static: bool = False  # declared under @staticmethod: never bound to an instance
     method_of: type | None = None  # a method read from its class (no instance): cannot run
+    #: Seconds a call may run before it is cancelled and fails with TimeoutError (None: no bound).
+    timeout: float | None = None
 
     kind: ClassVar[TaskKind]
 
@@ -371,6 +373,8 @@ class Task(Generic[In, Out, P]):
             parts.append(f"on_error={self.policy.on_error}")
         if self.policy.retry.attempts > 1:
             parts.append(f"attempts={self.policy.retry.attempts}")
+        if self.timeout is not None:
+            parts.append(f"timeout={self.timeout:g}s")
         return ", ".join(parts)
 
     def __repr__(self) -> str:

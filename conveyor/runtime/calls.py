@@ -11,9 +11,12 @@ import collections.abc
 import contextvars
 import types
 from collections.abc import Coroutine, Generator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conveyor.task import Task
+
+if TYPE_CHECKING:
+    from conveyor.runtime.deadlines import Deadline
 
 __all__ = [
     "Slot", "Suspended", "resume", "Carrier", "drain", "close_iterator",
@@ -24,13 +27,14 @@ __all__ = [
 class Slot:
     """One call: its input, how many stream items it stands for, and its outputs."""
 
-    __slots__ = ("item", "weight", "outputs", "started")
+    __slots__ = ("item", "weight", "outputs", "started", "deadline")
 
     def __init__(self, item: Any, weight: int, started: float) -> None:
         self.item = item
         self.weight = weight
         self.outputs: list[Any] | None = None  # None while the call is running
         self.started = started
+        self.deadline: Deadline | None = None  # the timer of a task with a timeout, once the call suspends
 
 
 def not_prepared(item: Any) -> Any:

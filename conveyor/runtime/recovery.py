@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor.invoke import CallShape
 from conveyor.runtime.calls import Slot, drain, raised_by_user_code, unexpected_cancel
+from conveyor.runtime.deadlines import within
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, log
 from conveyor.runtime.stats import StageStats
 from conveyor.task import Task
@@ -83,7 +84,7 @@ class Recovery:
             attempt += 1
             self.stats.retries += 1
             try:
-                outputs = await self._call_once(slot.item)
+                outputs = await self._call_once(slot.item, attempt)
             except Exception as again:
                 exc = again
                 continue
@@ -118,7 +119,7 @@ class Recovery:
             return [value]
         return self.interpret(value)
 
-    async def _call_once(self, item: Any) -> list[Any]:
+    async def _call_once(self, item: Any, attempt: int) -> list[Any]:
         """One more attempt, in a fresh context like the first: its checked outputs."""
         context = self.context.copy()
         shape = self.shape
@@ -132,7 +133,11 @@ class Recovery:
             raise unexpected_cancel(self.task, exc) from exc
         if shape is not CallShape.VALUE and shape is not CallShape.ITERATOR:
             awaitable = drain(result) if shape is CallShape.ASYNC_ITERATOR else result
-            result = await _user_call(self.task, self.run.spawn(awaitable, context, awaited_by_caller=True))
+            call = self.run.spawn(awaitable, context, awaited_by_caller=True)
+            if self.task.timeout is None:
+                result = await _user_call(self.task, call)
+            else:
+                result = await within(self.task, call, item, attempt)
         return self._checked(result)
 
     def _give_up(self, slot: Slot, exc: Exception, attempt: int) -> None:

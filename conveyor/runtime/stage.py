@@ -42,6 +42,7 @@ from conveyor.runtime.calls import (
     resume,
     unexpected_cancel,
 )
+from conveyor.runtime.deadlines import arm, timeout_error
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
 from conveyor.runtime.checks import ItemChecker
@@ -92,6 +93,7 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.interpret: Interpreter = interpreter_for(task, self.shape)
         self.window = max_in_flight if max_in_flight is not None else float("inf")
         self.gate = task.gate  # the task's concurrency_limit, shared by all its runs
+        self.timeout = task.timeout  # armed only for calls that suspend (runtime/deadlines.py)
         self.ready: deque[Any] = deque()  # outputs waiting to be pulled
         self.slots: deque[Slot] = deque()  # ordered mode: calls not yet released
         self.running = 0  # this run's calls started and not finished (retries included)
@@ -162,6 +164,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
                     result = stop.value
                 else:
                     slot = self._open_slot(item, weight, started)
+                    if self.timeout is not None:  # the current task goes on running the call
+                        slot.deadline = arm(self.run.loop, self.timeout, started, asyncio.current_task())  # type: ignore[arg-type]
                     if adopted:  # the adopting task continues it: no pump hand-over to account for
                         return Suspended(result, yielded, slot, context)
                     return self._suspended(result, yielded, slot, context)
@@ -215,6 +219,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
             carrier = run.loop.create_task(Carrier(self._carry(result, slot), result), context=context)
             run.tasks.add(carrier)
             carrier.add_done_callback(run.supervise)
+            if self.timeout is not None:
+                slot.deadline = arm(run.loop, self.timeout, slot.started, carrier)
             return
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = drain(result)
@@ -225,6 +231,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         task = run.loop.create_task(result, context=context)
         run.tasks.add(task)
         task.add_done_callback(functools.partial(self._on_call_done, slot))
+        if self.timeout is not None:
+            slot.deadline = arm(run.loop, self.timeout, slot.started, task)
 
     async def _carry(self, call: Coroutine[Any, Any, Any], slot: Slot) -> None:
         run = self.run
@@ -262,9 +270,14 @@ class Stage(Pump, Recovery, WaitingOutlet):
     def _on_call_done(self, slot: Slot, task: asyncio.Task[Any]) -> None:
         self.run.tasks.discard(task)
         if task.cancelled():
-            if not self.run.stopping:  # user code raised CancelledError: a failure
-                self._after_failure(slot, unexpected_cancel(self.task, asyncio.CancelledError()))
+            if not self.run.stopping:  # user code raised CancelledError (or the timeout did): a failure
+                if slot.deadline is not None and slot.deadline.end():
+                    self._after_failure(slot, timeout_error(self.task, slot.item, 1, None))
+                else:
+                    self._after_failure(slot, unexpected_cancel(self.task, asyncio.CancelledError()))
             return
+        if slot.deadline is not None:
+            slot.deadline.end()
         exc = task.exception()
         if exc is None:
             self._succeed(slot, task.result())
@@ -301,16 +314,25 @@ class Stage(Pump, Recovery, WaitingOutlet):
         try:
             result = await call
         except Exception as exc:
+            if slot.deadline is not None:
+                slot.deadline.end()
             self._after_failure(slot, exc)
             return False
         except asyncio.CancelledError as exc:
+            if slot.deadline is not None and slot.deadline.end():  # cancelled by its timeout
+                self._after_failure(slot, timeout_error(self.task, slot.item, 1, exc))
+                return False
             if not raised_by_user_code():
                 raise
             self._after_failure(slot, unexpected_cancel(self.task, exc))
             return False
         except BaseException as exc:
+            if slot.deadline is not None:
+                slot.deadline.end()
             self._stop_run_with(exc)
             return False
+        if slot.deadline is not None:
+            slot.deadline.end()
         self._succeed(slot, result)
         return self.downstream is not None
 
