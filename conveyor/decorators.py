@@ -20,6 +20,7 @@ from difflib import get_close_matches
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
+from conveyor.executors import ExecutorSpec, check_executor
 from conveyor.invoke import CallShape, Invoker, classify
 from conveyor.options import check_count, check_seconds, shown
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, short_repr, validate_on_error
@@ -190,6 +191,7 @@ def single_task(
     task_name: str | None = None,
     concurrency_limit: int | None = None,
     timeout: float | None = None,
+    executor: ExecutorSpec = "inline",
 ) -> _SingleTaskDecorator: ...
 
 
@@ -206,6 +208,7 @@ def single_task(
     task_name: str | None = None,
     concurrency_limit: int | None = None,
     timeout: float | None = None,
+    executor: ExecutorSpec = "inline",
     **unknown: Any,  # not in the overloads: type checkers flag these themselves
 ) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
@@ -231,6 +234,7 @@ def single_task(
             policy=_policy("single", name, on_error, retry_attempts, retry_delay,
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
+            executor=_executor(name, executor, invoker),
             signature=signature,
             declared_types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
@@ -314,6 +318,7 @@ def batch_task(
     task_name: str | None = None,
     concurrency_limit: int | None = None,
     timeout: float | None = None,
+    executor: ExecutorSpec = "inline",
 ) -> _BatchTaskDecorator: ...
 
 
@@ -333,6 +338,7 @@ def batch_task(
     task_name: str | None = None,
     concurrency_limit: int | None = None,
     timeout: float | None = None,
+    executor: ExecutorSpec = "inline",
     **unknown: Any,  # as for single_task
 ) -> Any:
     """Make a task that calls ``fn`` with lists of items.
@@ -360,6 +366,7 @@ def batch_task(
             policy=_policy("batch", name, on_error, retry_attempts, retry_delay,
                            retry_exponential_backoff, retry_max_delay, error_handler),
             concurrency_limit=_concurrency(name, concurrency_limit),
+            executor=_executor(name, executor, invoker),
             signature=signature,
             declared_types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
@@ -375,7 +382,7 @@ def batch_task(
 
 _SHARED_OPTIONS: Final = (
     "on_error", "retry_attempts", "retry_delay", "retry_exponential_backoff", "retry_max_delay",
-    "error_handler", "task_name", "concurrency_limit", "timeout",
+    "error_handler", "task_name", "concurrency_limit", "timeout", "executor",
 )
 _OPTIONS: Final = {"single_task": _SHARED_OPTIONS, "batch_task": ("min_size", "max_size", "max_wait", *_SHARED_OPTIONS)}
 
@@ -501,6 +508,11 @@ def _check_handler(owner: str, handler: object) -> None:
             f"{owner}: {type(handler).__name__}.handle_error must be a coroutine function: "
             f"write it as 'async def handle_error(self, error, item, task_name, attempt)'"
         )
+
+
+def _executor(name: str, executor: object, invoker: Invoker) -> ExecutorSpec:
+    is_async = invoker.shape in (CallShape.AWAITABLE, CallShape.ASYNC_ITERATOR)
+    return check_executor(f"task {name!r}", executor, is_async=is_async)
 
 
 def _concurrency(name: str, limit: object) -> int | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, Literal, 
 from typing_extensions import ParamSpec  # PEP 696 default (``Task[In, Out]``), also at run time
 
 from conveyor.concurrency import ConcurrencyGate
+from conveyor.executors import ExecutorSpec, executor_label, is_inline
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy, short_repr
 from conveyor.side_inputs import AwaitedSideInput, DeferredSideInput, ItemsSideInput, OnceAwaitable, SideInput, SideInputKind
@@ -174,6 +175,8 @@ class Task(Generic[In, Out, P]):
     method_of: type | None = None  # a method read from its class (no instance): cannot run
     #: Seconds a call may run before it is cancelled and fails with TimeoutError (None: no bound).
     timeout: float | None = None
+    #: Where calls run: "inline" (the event-loop thread), "thread", "process", an Executor, a backend.
+    executor: ExecutorSpec = "inline"
 
     kind: ClassVar[TaskKind]
 
@@ -369,6 +372,8 @@ class Task(Generic[In, Out, P]):
         parts: list[str] = [self.kind]
         if self.concurrency_limit is not None:
             parts.append(f"concurrency={self.concurrency_limit}")
+        if not is_inline(self.executor):
+            parts.append(f"executor={executor_label(self.executor)}")
         if self.policy.on_error != "fail":
             parts.append(f"on_error={self.policy.on_error}")
         if self.policy.retry.attempts > 1:

@@ -83,7 +83,7 @@ class Pump:
 
     async def pump(self) -> None:
         """The stage's first task: resolve side inputs, then pump."""
-        ok, self.call = await self._guarded(prepare_call(self.task))
+        ok, self.call = await self._guarded(prepare_call(self.task, self.run.sessions))
         if not ok:
             return
         self.prepared = True  # side inputs resolved: carrying tasks may start calls here now

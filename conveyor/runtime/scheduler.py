@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from conveyor.runtime.checks import input_checker_for
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
+from conveyor.runtime.offload import close_sessions
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.wiring import Wiring
 
 if TYPE_CHECKING:
+    from conveyor.executors import Session
     from conveyor.pipeline import Pipeline
 
 __all__ = ["Run"]
@@ -69,6 +71,8 @@ class Run:
         #: attribute, set by cancel(): every stage reads it on the per-item path.
         self.stopping = False
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: Executor sessions opened by this run's tasks (runtime/offload.py), closed at the end.
+        self.sessions: list[Session] = []
         self._outlet: Outlet | None = None
         self._input: Input | None = None
         self._reading = False  # a consumer is inside next(): one reader at a time
@@ -152,6 +156,8 @@ class Run:
             if self.state == "running":
                 self.state = "finished"
                 self._release_stages()  # the input is exhausted: nothing else to close
+                if self.sessions:
+                    await close_sessions(self.sessions)  # every call has ended: shut pools down
             raise StopAsyncIteration
         self.stats.delivered += 1
         return item
@@ -223,6 +229,8 @@ class Run:
             await asyncio.wait(pending)
         inputs = [self._input, *(self._wiring.inputs if self._wiring is not None else ())]
         self._release_stages()
+        if self.sessions:  # queued calls cancelled, running thread calls waited for, pools shut down
+            await close_sessions(self.sessions)
         try:
             for opened in inputs:
                 if opened is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from conveyor.executors import Session, is_inline
 from conveyor.side_inputs import OnceAwaitable, SideInput, SideInputKind
 from conveyor.policy import short_repr
 from conveyor.task import Task
@@ -15,21 +16,27 @@ from conveyor.typerules import type_repr
 __all__ = ["prepare_call"]
 
 
-async def prepare_call(task: Task[Any, Any]) -> Callable[[Any], Any]:
-    """The task's one-argument callable for this run, side inputs applied."""
-    positional: list[Any] = []
+async def prepare_call(task: Task[Any, Any], sessions: list[Session]) -> Callable[[Any], Any]:
+    """The task's one-argument callable for this run, side inputs applied; a task with
+    an executor opens its session here (added to the run's ``sessions``)."""
+    positional: list[tuple[str, Any]] = []
     keywords: dict[str, Any] = {}
     for name, side in task.side_inputs.items():
         value = await _resolve(task, side)
         param = task.signature.side_param(name)
         if param is not None and param.positional_only:
-            positional.append(value)
+            positional.append((name, value))
         else:
             keywords[name] = value
+    if not is_inline(task.executor):
+        from conveyor.runtime.offload import offloaded_call
+
+        return await offloaded_call(task, positional, keywords, sessions)
+    values = [value for _, value in positional]
     if task.is_source:
-        source_call = task.invoker.prepare_source(positional, keywords)
+        source_call = task.invoker.prepare_source(values, keywords)
         return lambda _no_item: source_call()
-    return task.invoker.prepare(positional, keywords)
+    return task.invoker.prepare(values, keywords)
 
 
 # The side inputs being resolved by the work that led here. A run started while one is

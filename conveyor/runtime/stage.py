@@ -43,6 +43,7 @@ from conveyor.runtime.calls import (
     unexpected_cancel,
 )
 from conveyor.runtime.deadlines import arm, timeout_error
+from conveyor.runtime.offload import call_shape
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
 from conveyor.runtime.checks import ItemChecker
@@ -89,7 +90,7 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.task = task
         self.upstream = upstream
         self.ordered = ordered
-        self.shape = task.invoker.shape
+        self.shape = call_shape(task)  # an offloaded sync call is awaited (runtime/offload.py)
         self.interpret: Interpreter = interpreter_for(task, self.shape)
         self.window = max_in_flight if max_in_flight is not None else float("inf")
         self.gate = task.gate  # the task's concurrency_limit, shared by all its runs
