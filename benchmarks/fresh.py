@@ -35,6 +35,7 @@ _AGAINST = "CONVEYOR_FRESH_ROOT"  # the checkout to import conveyor from, in a c
 if len(sys.argv) > 2 and sys.argv[1] == "--one" and (other := os.environ.get(_AGAINST)):
     sys.path.insert(0, other)
 
+from benchmarks.executors_fresh import CASES as EXECUTOR_CASES  # noqa: E402
 from benchmarks.harness import memory  # noqa: E402
 
 
@@ -171,6 +172,7 @@ CASES: dict[str, Callable[[], float]] = {
     "w2-gather": w2_gather,
     "w1": w1,
 }
+CASES.update(EXECUTOR_CASES)  # W8, W9 and the W1 inline A/B: benchmarks/executors_fresh.py
 
 
 def run_one(name: str, against: str | None = None) -> tuple[float, str]:

@@ -11,6 +11,7 @@ from conveyor.decorators import batch_task, single_task
 from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
+from conveyor.runtime.blocking import warn_blocking_calls
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
 from conveyor.runtime.stats import RunStats, StageStats
 from conveyor.side_inputs import SideInputMarkerError, side
@@ -46,6 +47,7 @@ __all__ = [
     "OnError",
     "RetryPolicy",
     "DEFAULT_MAX_IN_FLIGHT",
+    "warn_blocking_calls",
     "PipelineTypeError",
     "PipelineTypeWarning",
     "ItemTypeError",

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import graphviz
 
+from conveyor.executors import executor_label, is_inline
 from conveyor.combinators import Combinator
 from conveyor.errors import PipelineTypeError
 from conveyor.graph import SINK, SOURCE
@@ -296,6 +297,8 @@ def task_lines(task: Task[Any, Any]) -> list[str]:
         options.append(f"error_handler={type(task.policy.handler).__name__}")
     if task.timeout is not None:
         options.append(f"timeout={task.timeout:g}s")
+    if not is_inline(task.executor):
+        options.append(f"executor={executor_label(task.executor)}")
     return [kind, *options]
 
 

@@ -195,3 +195,19 @@ async def test_graph_enrichment_fork() -> None:
     assert [(l.product, l.price, l.in_stock) for l in listings] == [
         ("apple", "1.20", True), ("pear", "0.95", False), ("fig", "3.10", True), ("kiwi", "0.55", True),
     ]
+
+
+async def test_executor_threads_http() -> None:
+    """40 blocking fetches from the example's own local server, in input order, overlapped."""
+    report = await run_main("executor_threads_http")
+    assert report.greetings == [f"hello user-{i}" for i in range(40)]
+    assert report.seconds < 40 * 0.05  # generous: one after the other would take at least 2 s
+
+
+async def test_executor_processes_cpu() -> None:
+    """The CPU stage in processes gives what it gives inline, in input order."""
+    report = await run_main("executor_processes_cpu")
+    module = load("executor_processes_cpu")
+    inline = module.single_task(module.checksum.invoker.fn)
+    expected = [f"{seed}:{value}" for seed, value in await inline(range(100)).collect()]
+    assert report.labels == expected

@@ -234,3 +234,14 @@ def test_the_executor_is_shown_in_the_repr() -> None:
     assert "executor=thread" in repr(single_task(executor="thread")(double))
     assert "executor=process" in repr(batch_task(executor="process")(total))
     assert "executor=" not in repr(single_task(double))
+
+
+def test_the_outline_and_the_diagram_show_the_executor() -> None:
+    from conveyor.render import outline
+
+    pipeline = single_task(executor="thread", task_name="fetch")(double) | single_task(task_name="keep")(double)
+    text = outline(pipeline)
+    [fetch] = [line for line in text.splitlines() if "1. fetch" in line]
+    [keep] = [line for line in text.splitlines() if "2. keep" in line]
+    assert "executor=thread" in fetch and "executor" not in keep
+    assert "executor=thread" in pipeline.to_dot()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import Batching, MarkedBatch
+from conveyor.runtime.blocking import blocking_threshold, report_blocking
 from conveyor.runtime.calls import (
     Carrier,
     Slot,
@@ -114,6 +115,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.adoptable = self.batch is None and not task.is_source
         self.holding = False  # the pump holds an item it could not start yet
         self.prepared = False  # side inputs not resolved yet
+        #: An inline call longer than this logs a warning (runtime/blocking.py).
+        self.blocking_after = blocking_threshold()
 
     # -- outlet side -------------------------------------------------------------------
 
@@ -181,6 +184,9 @@ class Stage(Pump, Recovery, WaitingOutlet):
         except BaseException as exc:
             self._stop_run_with(exc)
             return None
+        elapsed = perf_counter() - started
+        if elapsed > self.blocking_after:  # it held the event loop all that time
+            report_blocking(self.task, elapsed, is_async=shape is not CallShape.VALUE and shape is not CallShape.ITERATOR)
         if self.ordered and self.slots:  # an earlier call still runs: wait behind it
             self._succeed(self._open_slot(item, weight, started), result)
             return None
@@ -190,7 +196,7 @@ class Stage(Pump, Recovery, WaitingOutlet):
             self._after_failure(self._open_slot(item, weight, started), exc)
             return None
         stats.finished_calls += 1
-        stats.busy_seconds += perf_counter() - started
+        stats.busy_seconds += elapsed
         if self.tracking and type(item) is MarkedBatch:
             stats.items_out += len(outputs)
             outputs = item.place(outputs)  # boundaries among the outputs (not counted)
