@@ -7,6 +7,7 @@ Decorate plain functions with ``@single_task`` / ``@batch_task``, pipe them with
 from typing import TYPE_CHECKING, Any
 
 from conveyor.branching import fan, fork, merge, route, route_by_key, route_by_type, tee
+from conveyor.dead_letters import Failed
 from conveyor.decorators import batch_task, single_task
 from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
@@ -19,6 +20,7 @@ from conveyor.task import BatchTask, SingleTask, Task
 from conveyor.typecheck import TypecheckMode, typecheck_mode
 
 if TYPE_CHECKING:
+    from conveyor.runtime.dead_letters import Failures
     from conveyor.stream import Stream
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "BranchShapeError",
     "side",
     "SideInputMarkerError",
+    "Failed",
+    "Failures",
     "ErrorHandler",
     "LoggingErrorHandler",
     "OnError",
@@ -67,4 +71,9 @@ if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name stays an 
 
             globals()["Stream"] = Stream
             return Stream
+        if name == "Failures":
+            from conveyor.runtime.dead_letters import Failures
+
+            globals()["Failures"] = Failures
+            return Failures
         raise AttributeError(f"module 'conveyor' has no attribute {name!r}")

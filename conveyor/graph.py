@@ -1,8 +1,9 @@
 """The pipeline's topology as a networkx DiGraph.
 
 Nodes: one ``source`` (the input data), one node per stage, one node per bound side
-input, one ``sink`` (the consumer), and for each branching step a ``combinator``
-node and a ``join`` node with the branches between them. Item edges run source ->
+input, one ``sink`` (the consumer), for each branching step a ``combinator``
+node and a ``join`` node with the branches between them, and the stages of each
+dead-letter branch, reached by ``dead_letter`` edges from the tasks that use it. Item edges run source ->
 stage 0 -> ... -> sink; each side input has an edge to its stage labelled with the
 parameter name.
 This module knows nothing of running or drawing pipelines.
@@ -21,7 +22,7 @@ from conveyor.typecheck import Junction
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["SOURCE", "SINK", "build_graph", "check_structure", "stage_node", "side_input_node"]
+__all__ = ["SOURCE", "SINK", "build_graph", "check_structure", "stage_node", "side_input_node", "dead_letter_node"]
 
 SOURCE: Final = "source"
 SINK: Final = "sink"
@@ -49,10 +50,38 @@ def build_graph(stages: Sequence[Any], junctions: Sequence[Junction]) -> nx.DiGr
 
     graph = nx.DiGraph()
     graph.add_node(SOURCE, kind="source")
-    last = _add_chain(graph, stages, junctions, "", SOURCE, [0])
+    order = [0]
+    last = _add_chain(graph, stages, junctions, "", SOURCE, order)
     graph.add_node(SINK, kind="sink")
     graph.add_edge(last, SINK, kind="items", type=junctions[-1].produced, mismatch=None)
+    _add_dead_letters(graph, order)
     return graph
+
+
+def dead_letter_node(index: int) -> str:
+    return f"dead-{index}"
+
+
+def _add_dead_letters(graph: nx.DiGraph, order: list[int]) -> None:
+    """Each distinct dead-letter branch once (``dead-0/stage-0`` ...), after the rest
+    (the order of the run's figures), with a ``dead_letter`` edge from every task that
+    sends it records (``type``: ``Failed[In]`` of that task)."""
+    from conveyor.dead_letters import Failed
+
+    starts: dict[int, str] = {}
+    senders = [(node, data["task"]) for node, data in graph.nodes(data=True)
+               if data["kind"] == "task" and data["task"].dead_letters is not None]
+    for node, task in senders:
+        branch = task.dead_letters
+        if id(branch) not in starts:
+            prefix = f"{dead_letter_node(len(starts))}/"
+            starts[id(branch)] = prefix + stage_node(0)
+            _add_chain(graph, branch.stages, branch.junctions, prefix, node, order)
+            graph.remove_edge(node, starts[id(branch)])  # drawn as the dead-letter edge below
+        graph.add_edge(
+            node, starts[id(branch)], kind="dead_letter", type=Failed[task.types.input],  # type: ignore[name-defined]
+            mismatch=None,
+        )
 
 
 def _add_chain(

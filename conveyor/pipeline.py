@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     import networkx as nx
 
+    from conveyor.dead_letters import Failed
     from conveyor.stream import Stream
     from conveyor.task import Source, _Producer, _Stage
 
@@ -123,11 +124,18 @@ class Pipeline(Generic[In, Out]):
         """The top-level steps: tasks, and branching steps whose branches hold more."""
         return self._stages
 
-    def tasks(self) -> list[tuple[tuple[str, ...], Task[Any, Any] | Combinator]]:
+    def tasks(self, *, dead_letters: bool = True) -> list[tuple[tuple[str, ...], Task[Any, Any] | Combinator]]:
         """Every step, branches included, depth first, each with its path (the
-        branches it sits in). The runtime's per-stage figures follow this order."""
+        branches it sits in), then the steps of each dead-letter branch (once, however
+        many tasks share it; ``dead_letters=False`` leaves them out). The runtime's
+        per-stage figures follow this order."""
         found: list[tuple[tuple[str, ...], Task[Any, Any] | Combinator]] = []
         _walk(self, (), found)
+        if dead_letters:
+            from conveyor.dead_letters import dead_letter_branches, dead_letter_path
+
+            for branch in dead_letter_branches(self):
+                _walk(branch, (dead_letter_path(branch),), found)
         return found
 
     @property
@@ -245,6 +253,17 @@ class Pipeline(Generic[In, Out]):
 
         def __ror__(self, other: object) -> NoReturn:
             raise TypeError(not_a_stage_message(other, f"... | <Pipeline {self.name}>"))
+
+    # -- dead letters --------------------------------------------------------------------
+
+    def with_dead_letters(self, branch: _Stage[Failed[Any], Any]) -> Pipeline[In, Out]:
+        """This pipeline with ``branch`` as the dead-letter branch of every task that has
+        none of its own (branching steps' tasks included): a task's own branch wins.
+        Checked per task, as ``task.with_dead_letters`` is; tasks composed onto the
+        result afterwards are not covered, so call it on the finished pipeline."""
+        from conveyor.dead_letters import attach_to_all
+
+        return attach_to_all(self, branch)
 
     # -- running -----------------------------------------------------------------------
 

@@ -148,11 +148,14 @@ class Frame:
 
     def count_parts(self, stage: StageStats) -> list[str]:
         latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
-        return [
+        parts = [
             f"in {stage.items_in:,}", f"out {stage.items_out:,}", f"skipped {stage.skipped:,}",
             f"failed {stage.failed:,}", f"in flight {stage.in_flight:,}", f"retries {stage.retries:,}",
             f"mean {latency}",
         ]
+        if stage.dead_lettered:  # only where a branch took some: most runs never have any
+            parts.insert(4, f"dead letters {stage.dead_lettered:,}")
+        return parts
 
     def counts(self, stage: StageStats) -> str:
         return " · ".join(self.count_parts(stage))

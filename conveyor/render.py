@@ -16,6 +16,8 @@ Visual grammar (also drawn as a small legend in the corner of every diagram):
 - **side input**: a yellow box with square corners (its kind, then its value or
   pipeline), joined to its task by a dashed arrow labelled ``parameter: type``;
 - **type mismatch**: a thick red item edge labelled ``outputs X / expects Y``;
+- **dead letters**: a dashed dark red arrow with an open head from a task to its
+  dead-letter branch, labelled ``dead letters: Failed[In]``;
 - **run statistics** (with ``stats=``): in, out, skipped, failed, retries and
   the mean latency per call, below each task's options.
 
@@ -35,6 +37,7 @@ import graphviz
 
 from conveyor.executors import executor_label, is_inline
 from conveyor.combinators import Combinator
+from conveyor.dead_letters import dead_letter_branches
 from conveyor.errors import PipelineTypeError
 from conveyor.graph import SINK, SOURCE
 from conveyor.runtime.stats import RunStats, StageStats, format_seconds
@@ -72,6 +75,7 @@ END_FILL: Final = "#F3F4F6"
 END_LINE: Final = "#9CA3AF"
 BAD: Final = "#D62728"
 WARN: Final = "#C2410C"
+DEAD_LINE: Final = "#9F1239"
 
 _ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
 _INNERMOST: Final = re.compile(r"\[((?:[^\[\]]|\[…\])*)\]")
@@ -124,6 +128,8 @@ def to_graphviz(pipeline: Pipeline[Any, Any], *, stats: RunStats | None = None, 
     for tail, head, data in graph.edges(data=True):
         if data["kind"] == "side_input":
             _side_input_edge(dot, tail, head, data["param"], data["type"])
+        elif data["kind"] == "dead_letter":
+            _dead_letter_edge(dot, tail, head, data["type"])
         else:
             branch = data.get("branch")
             label = None
@@ -212,6 +218,9 @@ def outline(pipeline: Pipeline[Any, Any]) -> str:
     _outline_chain(lines, pipeline.stages, junctions, "  ")
     last = junctions[-1].produced
     lines.append(f"  output: {_type_text(last) if last is not NOTHING else 'none (the last stage is a sink)'}")
+    for branch in dead_letter_branches(pipeline):
+        lines.append(f"  dead letters {branch.name!r}:")
+        _outline_chain(lines, branch.stages, branch.junctions, "    ")
     return "\n".join(lines)
 
 
@@ -241,6 +250,8 @@ def _outline_chain(lines: list[str], steps: Any, junctions: Any, indent: str) ->
             continue
         for param, side in step.side_inputs.items():
             lines.append(f"{pad}side input {param}: {_type_text(side.annotation)} <- {_side_text(side)}")
+        if step.dead_letters is not None:
+            lines.append(f"{pad}dead letters ~> {step.dead_letters.name!r} (Failed[{_type_text(step.types.input)}])")
 
 
 def _item_edges(graph: Any) -> list[tuple[str, str]]:
@@ -317,6 +328,8 @@ def _stats_rows(stats: StageStats) -> list[str]:
         f'{_figure("skipped", stats.skipped, WARN)} · {_figure("failed", stats.failed, BAD)}',
         f'{_figure("retries", stats.retries, WARN)} · mean {_h(latency)}',
     ]
+    if stats.dead_lettered:  # only where a branch took some, so other diagrams stay as they were
+        lines.insert(2, _figure("dead letters", stats.dead_lettered, DEAD_LINE))
     return [f'<TR><TD><FONT POINT-SIZE="10">{line}</FONT></TD></TR>' for line in lines]
 
 
@@ -426,6 +439,15 @@ def _side_input_edge(dot: graphviz.Digraph, tail: str, head: str, param: str, tp
     )
 
 
+def _dead_letter_edge(dot: graphviz.Digraph, tail: str, head: str, tp: Any) -> None:
+    """Dashed and dark red, labelled with the records it carries: final failures leave here."""
+    tooltip = _plain(f"dead letters: {_type_text(tp)} (final failures of this task)")
+    dot.edge(
+        tail, head, _plain(f"dead letters: {short_type(tp, 24)}"), style="dashed", color=DEAD_LINE,
+        fontcolor=DEAD_LINE, arrowhead="empty", penwidth="1.3", tooltip=tooltip, labeltooltip=tooltip,
+    )
+
+
 # -- legend ----------------------------------------------------------------------------------
 
 
@@ -446,6 +468,8 @@ def _legend(dot: graphviz.Digraph, pipeline: Pipeline[Any, Any], *, with_stats: 
         swatch = _side_table(f'<TR><TD><FONT POINT-SIZE="9">value</FONT></TD></TR>')
         rows.append(_legend_row(swatch, "side input (value, awaitable, pipeline, stream)"))
         rows.append(_legend_row(_arrow("- - ▶", SIDE_LINE), "side input, labelled with parameter: type"))
+    if "dead_letter" in kinds:
+        rows.append(_legend_row(_arrow("- - ▷", DEAD_LINE), "dead letters: a task's final failures, as Failed[In] records"))
     if has_mismatch:
         rows.append(_legend_row(_arrow("━━▶", BAD), "type mismatch: outputs X / expects Y"))
     table = (

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
+from conveyor.runtime.dead_letters import Failures
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.scheduler import Run, blank_stats
 from conveyor.runtime.stats import RunStats
@@ -48,6 +49,16 @@ class Stream(AsyncIterator[T], Generic[T]):
         if self._run is None:
             return blank_stats(self.pipeline)
         return self._run.stats
+
+    @property
+    def failures(self) -> Failures:
+        """The ``Failed`` records of this run's final failures that no dead-letter branch
+        took (skipped items, items an error handler dropped, the failure that stopped the
+        run), in the order they happened; the first 10,000 in full, then only counted
+        (``failures.total``). Empty before the run starts."""
+        if self._run is None:
+            return Failures()
+        return self._run.failures
 
     def _ensure_run(self) -> Run:
         if self._run is None:

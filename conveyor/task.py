@@ -34,6 +34,7 @@ from conveyor.stage_types import StageTypes, stage_types
 if TYPE_CHECKING:
     from typing import Never, TypedDict, Unpack, final
 
+    from conveyor.dead_letters import Failed
     from conveyor.pipeline import Pipeline
     from conveyor.runtime.checks import CheckItems
     from conveyor.stream import Stream
@@ -177,6 +178,8 @@ class Task(Generic[In, Out, P]):
     timeout: float | None = None
     #: Where calls run: "inline" (the event-loop thread), "thread", "process", an Executor, a backend.
     executor: ExecutorSpec = "inline"
+    #: Where final failures go (``with_dead_letters``): a pipeline taking ``Failed[In]``, or None.
+    dead_letters: Pipeline[Any, Any] | None = None
 
     kind: ClassVar[TaskKind]
 
@@ -293,6 +296,19 @@ class Task(Generic[In, Out, P]):
             bound[key] = _classify_side_input(self, key, value, annotation)
         return replace(self, side_inputs=bound)
 
+    # -- dead letters --------------------------------------------------------------------
+
+    def with_dead_letters(self, branch: _Stage[Failed[In], Any]) -> Self:
+        """A new task whose final failures (after retries and the error handler) go to
+        ``branch`` as ``Failed[In]`` records, instead of failing the run or being skipped;
+        this task stays as it was. ``branch`` is a sink task or a pipeline whose first task
+        takes ``Failed[In]`` (checked now: a mismatch is a PipelineTypeError). See
+        docs/errors.md."""
+        from conveyor.dead_letters import attach
+
+        self.check_runnable()
+        return attach(self, branch)  # type: ignore[return-value]  # replace() keeps the class
+
     def _unknown_side_input_message(self, key: str) -> str:
         names = [p.name for p in self.signature.side]
         message = f"task {self.name!r} has no side-input parameter {key!r}"
@@ -380,6 +396,8 @@ class Task(Generic[In, Out, P]):
             parts.append(f"attempts={self.policy.retry.attempts}")
         if self.timeout is not None:
             parts.append(f"timeout={self.timeout:g}s")
+        if self.dead_letters is not None:
+            parts.append(f"dead letters to {self.dead_letters.name}")
         return ", ".join(parts)
 
     def __repr__(self) -> str:

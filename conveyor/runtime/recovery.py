@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor.invoke import CallShape
 from conveyor.runtime.calls import Slot, drain, raised_by_user_code, unexpected_cancel
+from conveyor.runtime.dead_letters import DeadLetterInlet, records_for
 from conveyor.runtime.deadlines import within
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, log
 from conveyor.runtime.stats import StageStats
@@ -29,6 +30,9 @@ T = TypeVar("T")
 
 class Recovery:
     """Failure handling for a stage (the attributes and methods below are the stage's)."""
+
+    #: The inlet of the task's dead-letter branch (set by the wiring), or None.
+    dead_letters: DeadLetterInlet | None = None
 
     if TYPE_CHECKING:
         run: Run
@@ -106,6 +110,7 @@ class Recovery:
             if go_on:
                 if value is None:  # the handler chose to drop it: a skip, counted as one
                     self.stats.skipped += slot.weight
+                    self._keep_record(slot.item, exc, attempt)
                     self._finish(slot, [])
                 else:
                     self._finish(slot, self._handler_outputs(value))
@@ -142,8 +147,12 @@ class Recovery:
 
     def _give_up(self, slot: Slot, exc: Exception, attempt: int) -> None:
         task = self.task
+        if self.dead_letters is not None:  # the branch takes it, whatever on_error says
+            self._dead_letter(slot, exc, attempt)
+            return
         if task.policy.skips:
             self._skip(slot.item, slot.weight, exc, attempt)
+            self._keep_record(slot.item, exc, attempt)
             self._finish(slot, [])
             return
         if self.run.stopping:
@@ -158,7 +167,30 @@ class Recovery:
         exc.add_note(failure_note(task, slot.item, attempt))
         if self.path:
             exc.add_note(f"conveyor: in {self.path}")
+        self._keep_record(slot.item, exc, attempt)
         self.run.fail(exc)
+
+    def _dead_letter(self, slot: Slot, exc: Exception, attempt: int) -> None:
+        """Send the records of a final failure to the task's dead-letter branch; the
+        call ends once the branch's inlet has taken them."""
+        task = self.task
+        inlet = self.dead_letters
+        assert inlet is not None
+        log.warning(
+            "task %r: dead-lettering %s after %d attempt(s): %r",
+            task.name, describe_input(task, slot.item), attempt, exc,
+            extra={"task_name": task.name},
+        )
+        exc.add_note(failure_note(task, slot.item, attempt))
+        if self.path:
+            exc.add_note(f"conveyor: in {self.path}")
+        self.stats.dead_lettered += slot.weight
+        inlet.offer(records_for(task, slot.item, exc, attempt, self.path), self, slot)  # type: ignore[arg-type]  # self is the Stage
+
+    def _keep_record(self, item: Any, exc: Exception, attempt: int) -> None:
+        """A final failure no branch takes: kept for ``stream.failures``."""
+        if not self.task.is_source:
+            self.run.failures.add(records_for(self.task, item, exc, attempt, self.path))
 
     def _skip(self, item: Any, weight: int, exc: Exception, attempt: int) -> None:
         task = self.task

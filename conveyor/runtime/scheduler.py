@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import input_checker_for
+from conveyor.runtime.dead_letters import Failures
 from conveyor.runtime.inputs import EMPTY, END, Input, Outlet, awaited, open_input
 from conveyor.runtime.limits import RunOptions
 from conveyor.runtime.offload import close_sessions
@@ -65,6 +66,7 @@ class Run:
         self.data = data
         self.options = options
         self.stats = blank_stats(pipeline)  # the wiring hands each row to its stage
+        self.failures = Failures()  # final failures no dead-letter branch took (stream.failures)
         self.error: BaseException | None = None
         self.state = "not started"
         #: True once the run failed or was closed: no new work may start. A plain
@@ -95,6 +97,7 @@ class Run:
         try:
             self._input = open_input(self.data, source=is_source, check=check)
             outlet = wiring.chain(self.stages, self._input, self.pipeline.junctions, ordered=self.options.ordered)
+            outlet = wiring.dead_letter_branches(outlet)
         except Exception as exc:  # e.g. the data's __aiter__ raised: the run fails with it
             self.fail(exc)
             return

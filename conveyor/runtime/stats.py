@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["StageStats", "RunStats", "format_seconds"]
 
-_HEADER = ("stage", "in", "out", "skipped", "failed", "retries", "in flight", "mean latency")
+_HEADER = ("stage", "in", "out", "skipped", "failed", "dead letters", "retries", "in flight", "mean latency")
 
 
 @dataclass(slots=True)
@@ -29,6 +29,7 @@ class StageStats:
     retries: int = 0  # extra attempts after failures
     skipped: int = 0  # items dropped by on_error="skip_*" or by an error handler (a batch counts its items)
     failed: int = 0  # calls whose failure stopped the run
+    dead_lettered: int = 0  # items sent to the task's dead-letter branch (a batch counts its items)
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
     path: str = ""  # the branches this stage sits in ("" on the main line)
@@ -66,10 +67,13 @@ class RunStats:
 
     def table(self) -> str:
         """A plain-text table, one row per stage."""
-        rows = [("stage", "in", "out", "skipped", "failed", "retries", "mean latency")]
+        rows = [("stage", "in", "out", "skipped", "failed", "dead letters", "retries", "mean latency")]
         for s in self.stages:
             latency = "-" if s.mean_latency is None else f"{s.mean_latency * 1000:.2f} ms"
-            rows.append((s.name, str(s.items_in), str(s.items_out), str(s.skipped), str(s.failed), str(s.retries), latency))
+            rows.append((
+                s.name, str(s.items_in), str(s.items_out), str(s.skipped), str(s.failed), str(s.dead_lettered),
+                str(s.retries), latency,
+            ))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
         return "\n".join(lines)
@@ -94,7 +98,7 @@ class RunStats:
         head = "".join(f'<th style="{_align(i < left)}">{html.escape(h)}</th>' for i, h in enumerate(titles))
         lines = []
         for index, (stage, row) in enumerate(zip(self.stages, body)):
-            alert = {3: stage.skipped, 4: stage.failed}
+            alert = {3: stage.skipped, 4: stage.failed, 5: stage.dead_lettered}
             figures = [f"<b>{html.escape(cell)}</b>" if alert.get(i) else html.escape(cell) for i, cell in enumerate(row)]
             cells = [figures[0], *(column[index] for column in extra.values()), *figures[1:]]
             lines.append("<tr>" + "".join(f'<td style="{_align(i < left)}">{cell}</td>' for i, cell in enumerate(cells)) + "</tr>")
@@ -111,7 +115,9 @@ def _align(left: bool) -> str:
 
 def _cells(stage: StageStats) -> tuple[str, ...]:
     latency = "-" if stage.mean_latency is None else format_seconds(stage.mean_latency)
-    figures = (stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.retries, stage.in_flight)
+    figures = (
+        stage.items_in, stage.items_out, stage.skipped, stage.failed, stage.dead_lettered, stage.retries, stage.in_flight,
+    )
     depth = len(stage.path.split(" > ")) if stage.path else 0  # a branch's stages indented under their step
     return ("\u00a0\u00a0" * depth + stage.name, *(f"{value:,}" for value in figures), latency)
 

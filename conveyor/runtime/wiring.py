@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.combinators import Combinator
 from conveyor.runtime.branch_nodes import BranchNode
+from conveyor.dead_letters import dead_letter_branches as branches_of, dead_letter_path
 from conveyor.runtime.checks import checker_for
+from conveyor.runtime.dead_letters import DeadLetterInlet, DeadLetterOutlet
 from conveyor.runtime.inputs import Input, Outlet, open_input
 from conveyor.runtime.stage import Stage
 from conveyor.runtime.stats import StageStats
@@ -28,6 +30,8 @@ class Wiring:
         self.stages: list[Stage] = []
         self.inputs: list[Input] = []  # merge's data sources, closed with the run's input
         self._rows = iter(run.stats.stages)  # one per step, in the order they are built
+        # One inlet per distinct dead-letter branch; the branches are built last (their rows come last).
+        self._letters = {id(branch): (branch, DeadLetterInlet(run, _window(run))) for branch in branches_of(run.pipeline)}
 
     def chain(
         self,
@@ -57,11 +61,27 @@ class Wiring:
                 tracking=tracking,
                 path=" > ".join(path),
             )
+            if step.dead_letters is not None:
+                stage.dead_letters = self._letters[id(step.dead_letters)][1]
             self.run.spawn(stage.pump())
             if previous is not None:
                 previous.downstream = stage  # carrying items on works within a chain
             self.stages.append(stage)
             outlet = previous = stage
+        return outlet
+
+    def dead_letter_branches(self, main: Outlet) -> Outlet:
+        """Build the dead-letter branches after everything else; the consumer's outlet
+        then ends only after they have (``main`` itself when there are none)."""
+        if not self._letters:
+            return main
+        ends = [
+            self.chain(branch.stages, inlet, branch.junctions, ordered=self.run.options.ordered,
+                       path=(dead_letter_path(branch),))
+            for branch, inlet in self._letters.values()
+        ]
+        outlet = DeadLetterOutlet(self.run, main, [inlet for _, inlet in self._letters.values()], ends)
+        outlet.start()
         return outlet
 
     def _branching(
@@ -107,3 +127,8 @@ class Wiring:
         stats = next(self._rows)
         assert stats.name == name, f"conveyor internal error: figures for {stats.name!r}, built {name!r}"
         return stats
+
+
+def _window(run: Run) -> float:
+    window = run.options.max_in_flight
+    return window if window is not None else float("inf")
