@@ -10,7 +10,11 @@ naming the kind of mistake:
 - ``# E: side-input``: a side input of the wrong type (``with_inputs``); importing the
   module must raise a TypeError from that line (at composition, or when the marked
   line runs the pipeline and the side input resolves), naming the task and the
-  parameter (``CONSUMER`` / ``PARAMETER``).
+  parameter (``CONSUMER`` / ``PARAMETER``);
+- ``# E: dead-letter``: a dead-letter branch that cannot take the task's ``Failed``
+  records (``with_dead_letters``); importing the module must raise
+  ``conveyor.PipelineTypeError`` from that line, naming the task and the branch's
+  first stage (``TASK`` / ``BRANCH``).
 
 The same corpus is meant for the static checkers (mypy plugin, pyright): reuse
 :func:`corpus_cases` there. ``RUNTIME_GAPS`` records the bad cases the static
@@ -38,8 +42,9 @@ MARK = "# E: pipeline-mismatch"
 KINDS: dict[str, tuple[str, ...]] = {
     "pipeline-mismatch": ("PRODUCER", "CONSUMER"),
     "side-input": ("CONSUMER", "PARAMETER"),
+    "dead-letter": ("TASK", "BRANCH"),
 }
-_MARK_RE = re.compile(r"#\s*E:\s*(?P<kind>pipeline-mismatch|side-input)\s*$")
+_MARK_RE = re.compile(r"#\s*E:\s*(?P<kind>pipeline-mismatch|side-input|dead-letter)\s*$")
 
 
 def corpus_cases() -> list[tuple[Path, int | None]]:
@@ -147,6 +152,8 @@ def test_case_is_well_formed(path: Path) -> None:
         line = path.read_text(encoding="utf-8").splitlines()[marked[0] - 1]
         if kind == "pipeline-mismatch":
             assert "|" in line or ".add(" in line, f"{path.name}:{marked[0]} is not a composition"
+        elif kind == "dead-letter":
+            assert ".with_dead_letters(" in line, f"{path.name}:{marked[0]} gives no dead-letter branch"
         else:
             assert ".with_inputs(" in line, f"{path.name}:{marked[0]} binds no side input"
 
@@ -178,7 +185,9 @@ def test_good_case_composes(path: Path) -> None:
 @pytest.mark.parametrize(("path", "line"), _BAD, ids=[_id(p) for p, _ in _BAD])
 def test_bad_case_raises_on_marked_line(path: Path, line: int) -> None:
     kind = corpus_kind(path)
-    error: type[Exception] | None = getattr(conveyor, "PipelineTypeError", None) if kind == "pipeline-mismatch" else TypeError
+    error: type[Exception] | None = (
+        getattr(conveyor, "PipelineTypeError", None) if kind in ("pipeline-mismatch", "dead-letter") else TypeError
+    )
     assert error is not None, "conveyor.PipelineTypeError does not exist (yet)"
     if path.stem in RUNTIME_GAPS:
         try:

@@ -4,7 +4,7 @@ One corpus, three checkers: the runtime composition check (tests/test_corpus.py)
 mypy (here) and pyright (tests/test_static_pyright.py) must agree on every ``|``
 verdict and every side input. With the plugin mypy flags exactly the marked line of
 every bad module, with the error code ``pipeline-mismatch`` for a mismatch at a ``|``
-(the marker's very name) or ``arg-type`` for a side input of the wrong type
+(the marker's very name) or at ``with_dead_letters`` (``# E: dead-letter``) or ``arg-type`` for a side input of the wrong type
 (``# E: side-input``: ``with_inputs``'s own argument check), and nothing else. Plain typing (mypy without the plugin, pyright) agrees except on the recorded
 cases that need the plugin's features.
 
@@ -38,7 +38,7 @@ MYPY_CONFIG = ROOT / "tests" / "typing" / "mypy.ini"  # strict, and `plugins = c
 PLAIN_API = ROOT / "tests" / "typing" / "plain_api.py"
 CODE = "pipeline-mismatch"
 #: mypy's error code for each kind of marked mistake.
-CODES = {"pipeline-mismatch": CODE, "side-input": "arg-type"}
+CODES = {"pipeline-mismatch": CODE, "side-input": "arg-type", "dead-letter": CODE}
 
 #: A route whose `then` takes the item type but not the type its TypeIs / TypeGuard
 #: predicate narrows to: the narrowing overloads refuse it, and the plain-predicate one
@@ -154,6 +154,11 @@ def test_mypy_with_the_plugin_flags_exactly_the_marked_line(with_plugin: MypyRun
     constants = _constants(path)
     if code == "arg-type":  # the parameter, or side()'s own argument (a pipeline that needs data)
         assert f'"{constants["PARAMETER"]}"' in message or 'to "side"' in message, message
+        return
+    if corpus_kind(path) == "dead-letter":  # the task and the branch, as the runtime's first line
+        assert message.startswith("dead-letter branch mismatch: "), message
+        for role in ("TASK", "BRANCH"):
+            assert repr(constants[role]) in message, f"{path.name}: the message does not name {constants[role]!r}: {message}"
         return
     assert message.startswith("pipeline stage mismatch: "), message
     for role in ("PRODUCER", "CONSUMER"):  # the same two tasks the runtime names

@@ -65,3 +65,11 @@ FORK_SINK: Final = (
     "tee(...) for side branches whose outputs are not needed"
 )
 TOO_FEW: Final = "{kind} needs at least {minimum} {what}, got {count}"
+
+# Dead letters (conveyor.dead_letters.DeadLetterTypeError): the runtime's first line.
+DEAD_LETTER_MISMATCH: Final = (
+    "dead-letter branch mismatch: {task} sends {records} records but {consumer} expects {expected}"
+)
+NOT_A_DEAD_LETTER_BRANCH: Final = (
+    'Argument to "with_dead_letters" must be a task or a pipeline taking Failed[...] records, not "{given}"'
+)

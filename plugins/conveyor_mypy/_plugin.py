@@ -20,7 +20,7 @@ from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, Meth
 from mypy.types import FunctionLike, Type
 
 from conveyor_mypy import _consts
-from conveyor_mypy._features import branching, calls, composition, options, side_inputs, stage_types
+from conveyor_mypy._features import branching, calls, composition, dead_letters, options, side_inputs, stage_types
 
 _Ctx = TypeVar("_Ctx")
 _Result = TypeVar("_Result")
@@ -95,6 +95,8 @@ _SIGNATURE_HOOKS: dict[tuple[str, str], Callable[[MethodSigContext], FunctionLik
     ("__or__", "pipeline"): _safe(composition.or_signature, _default_signature),
     ("add", "pipeline"): _safe(composition.add_signature, _default_signature),
     ("with_inputs", "task"): _safe(side_inputs.with_inputs_signature, _default_signature),
+    ("with_dead_letters", "task"): _safe(dead_letters.signature, _default_signature),
+    ("with_dead_letters", "pipeline"): _safe(dead_letters.signature, _default_signature),
     ("__call__", "task"): _safe(calls.call_signature, _default_signature),
     ("as_completed", "task"): _safe(calls.call_signature, _default_signature),
     ("__call__", "pipeline"): _safe(calls.call_signature, _default_signature),
@@ -105,11 +107,16 @@ _METHOD_HOOKS: dict[tuple[str, str], Callable[[MethodContext], Type]] = {
     ("__or__", "pipeline"): _safe(composition.or_hook, _default_type),
     ("add", "pipeline"): _safe(composition.add_hook, _default_type),
     ("with_inputs", "task"): _safe(side_inputs.with_inputs_hook, _default_type),
+    ("with_dead_letters", "task"): _safe(dead_letters.hook, _default_type),
+    ("with_dead_letters", "pipeline"): _safe(dead_letters.hook, _default_type),
     ("__call__", "task"): _safe(calls.call_hook, _default_type),
     ("as_completed", "task"): _safe(calls.call_hook, _default_type),
     ("__call__", "pipeline"): _safe(calls.call_hook, _default_type),
     ("as_completed", "pipeline"): _safe(calls.call_hook, _default_type),
 }
+
+
+_METHODS = frozenset(method for method, _ in _METHOD_HOOKS)
 
 
 class ConveyorPlugin(Plugin):
@@ -127,7 +134,7 @@ class ConveyorPlugin(Plugin):
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
         cls, _, method = fullname.rpartition(".")
-        if method not in ("__or__", "add", "with_inputs", "__call__", "as_completed"):
+        if method not in _METHODS:
             return None
         return _SIGNATURE_HOOKS.get((method, self._kind(cls) or ""))
 
@@ -135,7 +142,7 @@ class ConveyorPlugin(Plugin):
         cls, _, method = fullname.rpartition(".")
         if method == "__call__" and cls in _DECORATOR_PROTOCOL_HOOKS:
             return _DECORATOR_PROTOCOL_HOOKS[cls]
-        if method not in ("__or__", "add", "with_inputs", "__call__", "as_completed"):
+        if method not in _METHODS:
             return None
         return _METHOD_HOOKS.get((method, self._kind(cls) or ""))
 

@@ -259,6 +259,10 @@ def checker(api: CheckerPluginInterface) -> TypeChecker | None:
 # -- names of stages, for messages -----------------------------------------------------------
 
 
+#: Methods that return the same stage, differently configured: its name stays.
+_SAME_STAGE = ("with_inputs", "with_dead_letters")
+
+
 def stage_name(stage: Stage | None, expr: Expression | None, *, last: bool) -> str | None:
     """The first (or last) stage's name: recorded on the type, else read from the code."""
     if stage is not None:
@@ -269,11 +273,12 @@ def stage_name(stage: Stage | None, expr: Expression | None, *, last: bool) -> s
 
 
 def expr_name(expr: Expression | None, *, last: bool) -> str | None:
-    """``parse`` in ``parse``, ``obj.parse``, ``parse.with_inputs(...)``, ``(a | parse)``."""
+    """``parse`` in ``parse``, ``obj.parse``, ``parse.with_inputs(...)``, ``(a | parse)``,
+    ``parse.with_dead_letters(...)``."""
     for _ in range(100):
         if isinstance(expr, OpExpr) and expr.op == "|":
             expr = expr.right if last else expr.left
-        elif isinstance(expr, CallExpr) and isinstance(expr.callee, MemberExpr) and expr.callee.name == "with_inputs":
+        elif isinstance(expr, CallExpr) and isinstance(expr.callee, MemberExpr) and expr.callee.name in _SAME_STAGE:
             expr = expr.callee.expr
         elif isinstance(expr, (NameExpr, MemberExpr)):
             return expr.name
