@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -162,6 +163,56 @@ def w1() -> float:
     return _timed(lambda: pipeline(range(100_000)).collect())
 
 
+# -- W1 with dead letters: the cost of having a branch, and of failures ---------------------------
+
+
+def w1_dead_letters() -> float:
+    """W1 with a dead-letter branch on every stage, and no failure: the cost of having one."""
+    from conveyor import Failed, single_task
+
+    @single_task
+    def reject(record: Failed[object]) -> None:
+        pass
+
+    pipeline = _stages("w").with_dead_letters(reject)
+    return _timed(lambda: pipeline(range(100_000)).collect())
+
+
+def _tenth_fails(x: int) -> int:
+    if x % 10 == 0:
+        raise ValueError(x)
+    return x + 1
+
+
+def _same(x: int) -> int:
+    return x
+
+
+def w1_skips_10pc() -> float:
+    """A tenth of 100k items fails in the first of 3 stages, skipped (records kept for stream.failures)."""
+    from conveyor import Pipeline, single_task
+
+    logging.getLogger("conveyor").setLevel(logging.ERROR)  # a warning per failure is not the figure
+    first = single_task(task_name="w0", on_error="skip_item")(_tenth_fails)
+    pipeline = Pipeline().add(first, *(single_task(task_name=f"w{i}")(_same) for i in (1, 2)))
+    return _timed(lambda: pipeline(range(100_000)).collect())
+
+
+def w1_dead_letters_10pc() -> float:
+    """The same failures, dead-lettered into a sink branch instead."""
+    from conveyor import Failed, Pipeline, single_task
+
+    logging.getLogger("conveyor").setLevel(logging.ERROR)
+
+    @single_task
+    def reject(record: Failed[int]) -> None:
+        pass
+
+    first = single_task(task_name="w0")(_tenth_fails).with_dead_letters(reject)
+    pipeline = Pipeline().add(first, *(single_task(task_name=f"w{i}")(_same) for i in (1, 2)))
+    return _timed(lambda: pipeline(range(100_000)).collect())
+
+
 CASES: dict[str, Callable[[], float]] = {
     "w7-fan": w7_fan,
     "w7-fork": w7_fork,
@@ -171,6 +222,9 @@ CASES: dict[str, Callable[[], float]] = {
     "w2-conveyor": w2_conveyor,
     "w2-gather": w2_gather,
     "w1": w1,
+    "w1-dead-letters": w1_dead_letters,
+    "w1-skips-10pc": w1_skips_10pc,
+    "w1-dead-letters-10pc": w1_dead_letters_10pc,
 }
 CASES.update(EXECUTOR_CASES)  # W8, W9 and the W1 inline A/B: benchmarks/executors_fresh.py
 
