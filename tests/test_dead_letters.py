@@ -387,3 +387,17 @@ def test_an_async_generator_task_and_as_completed() -> None:
     stream = expand.with_dead_letters(keep).as_completed([1, 2, 3])
     assert sorted(run(stream)) == [1, 3, 10, 30]
     assert [r.item for r in records] == [2]
+
+
+def test_a_call_that_times_out_is_dead_lettered_with_its_timeout_error() -> None:
+    records, keep = collecting()
+
+    @single_task(timeout=0.05)
+    async def hangs_on_two(n: int) -> int:
+        if n == 2:
+            await asyncio.sleep(60)  # cancelled by the timeout long before
+        return n
+
+    assert run(hangs_on_two.with_dead_letters(keep)([1, 2, 3])) == [1, 3]
+    (record,) = records
+    assert record.item == 2 and isinstance(record.error, TimeoutError)
