@@ -1,8 +1,9 @@
 """The built-in backends: "thread", "process", and a user's concurrent.futures.Executor.
 
-- "thread": a ``ThreadPoolExecutor`` made for the run, ``concurrency_limit`` workers
-  (default ``min(32, cpu_count + 4)``, as concurrent.futures); each call runs in a
-  copy of the caller's contextvars, as ``asyncio.to_thread`` does.
+- "thread": conveyor's own pool (runtime/threads.py) made for the run,
+  ``concurrency_limit`` workers (default ``min(32, cpu_count + 4)``, as
+  concurrent.futures); each call runs in a copy of the caller's contextvars, as
+  ``asyncio.to_thread`` does.
 - "process": a ``ProcessPoolExecutor`` made for the run, ``concurrency_limit``
   workers (default ``os.cpu_count()``), multiprocessing's default start method. The
   function and the side inputs are pickled when the run starts (runtime/pickling.py);
@@ -32,6 +33,7 @@ from typing import Any
 
 from conveyor.executors import Backend, Session, SessionSpec
 from conveyor.runtime.pickling import check_pickles, dumps
+from conveyor.runtime.threads import ThreadPool
 
 __all__ = ["ThreadBackend", "ProcessBackend", "UserExecutorBackend", "DEFAULT_THREADS"]
 
@@ -151,12 +153,29 @@ def _workers(spec: SessionSpec, default: int) -> int:
     return spec.concurrency_limit if spec.concurrency_limit is not None else default
 
 
+class ThreadSession(Session):
+    """Calls in conveyor's own thread pool (runtime/threads.py), made for the run."""
+
+    def __init__(self, spec: SessionSpec, pool: ThreadPool) -> None:
+        self.spec = spec
+        self.pool = pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return self.pool.submit(fn, args, kwargs)
+
+    async def aclose(self) -> None:
+        await self.pool.close()
+
+    def __repr__(self) -> str:
+        return f"<ThreadSession of task {self.spec.task_name!r}>"
+
+
 class ThreadBackend(Backend):
     label = "thread"
 
     async def open(self, spec: SessionSpec) -> Session:
-        pool = ThreadPoolExecutor(_workers(spec, DEFAULT_THREADS), thread_name_prefix=f"conveyor-{spec.task_name}")
-        return PoolSession(spec, pool, owned=True, copy_context=True)
+        loop = asyncio.get_running_loop()
+        return ThreadSession(spec, ThreadPool(_workers(spec, DEFAULT_THREADS), loop, f"conveyor-{spec.task_name}"))
 
 
 class ProcessBackend(Backend):
