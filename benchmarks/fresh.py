@@ -163,6 +163,47 @@ def w1() -> float:
     return _timed(lambda: pipeline(range(100_000)).collect())
 
 
+def _cpu(make: Callable[[], Any]) -> float:
+    """CPU seconds of this process (``time.process_time``) around the work, not wall
+    time: on a machine shared with other work, waiting for a core is not counted."""
+
+    async def main() -> float:
+        start = time.process_time()
+        await make()
+        return time.process_time() - start
+
+    return asyncio.run(main())
+
+
+def w1_cpu() -> float:
+    pipeline = _stages("w")
+    return _cpu(lambda: pipeline(range(100_000)).collect())
+
+
+def w1_handwritten_cpu() -> float:
+    """W1's baseline, the hand-written streaming pipeline (benchmarks/handwritten.py), in CPU seconds."""
+    from benchmarks import handwritten
+    from conveyor import DEFAULT_MAX_IN_FLIGHT
+
+    async def step(x: int) -> int:
+        return x + 1
+
+    stages = [handwritten.Single(step) for _ in range(3)]
+    return _cpu(lambda: handwritten.collect(range(100_000), stages, max_in_flight=DEFAULT_MAX_IN_FLIGHT))
+
+
+def w1_dead_letters_cpu() -> float:
+    """W1 with a dead-letter branch on every stage and no failure, in CPU seconds."""
+    from conveyor import Failed, single_task
+
+    @single_task
+    def reject(record: Failed[object]) -> None:
+        pass
+
+    pipeline = _stages("w").with_dead_letters(reject)
+    return _cpu(lambda: pipeline(range(100_000)).collect())
+
+
 # -- W1 with dead letters: the cost of having a branch, and of failures ---------------------------
 
 
@@ -222,6 +263,9 @@ CASES: dict[str, Callable[[], float]] = {
     "w2-conveyor": w2_conveyor,
     "w2-gather": w2_gather,
     "w1": w1,
+    "w1-cpu": w1_cpu,
+    "w1-handwritten-cpu": w1_handwritten_cpu,
+    "w1-dead-letters-cpu": w1_dead_letters_cpu,
     "w1-dead-letters": w1_dead_letters,
     "w1-skips-10pc": w1_skips_10pc,
     "w1-dead-letters-10pc": w1_dead_letters_10pc,
