@@ -401,3 +401,18 @@ def test_a_call_that_times_out_is_dead_lettered_with_its_timeout_error() -> None
     assert run(hangs_on_two.with_dead_letters(keep)([1, 2, 3])) == [1, 3]
     (record,) = records
     assert record.item == 2 and isinstance(record.error, TimeoutError)
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_failures_of_calls_run_in_an_executor_are_dead_lettered(executor: str) -> None:
+    records, keep = collecting()
+    task = single_task(executor=executor)(_no_fives)
+    stream = task.with_dead_letters(keep)(range(8))
+    assert run(stream) == [0, 1, 2, 3, 4, 6, 7]
+    assert [(r.item, type(r.error).__name__) for r in records] == [(5, "ValueError")]
+
+
+def _no_fives(n: int) -> int:  # module level: a process pool pickles it by name
+    if n == 5:
+        raise ValueError("five")
+    return n
