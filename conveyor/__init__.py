@@ -11,6 +11,7 @@ from conveyor.dead_letters import Failed
 from conveyor.decorators import batch_task, single_task
 from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
 from conveyor.pipeline import Pipeline
+from conveyor.rate_limit import RateLimiter
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
 from conveyor.runtime.blocking import warn_blocking_calls
 from conveyor.runtime.limits import DEFAULT_MAX_IN_FLIGHT
@@ -50,6 +51,7 @@ __all__ = [
     "LoggingErrorHandler",
     "OnError",
     "RetryPolicy",
+    "RateLimiter",
     "DEFAULT_MAX_IN_FLIGHT",
     "warn_blocking_calls",
     "PipelineTypeError",

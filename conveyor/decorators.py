@@ -24,6 +24,7 @@ from conveyor.executors import ExecutorSpec, check_executor
 from conveyor.invoke import CallShape, Invoker, classify
 from conveyor.options import check_count, check_seconds, shown
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, short_repr, validate_on_error
+from conveyor.rate_limit import RateLimiter, check_rate_limit
 from conveyor.signature import TaskSignature, analyse
 from conveyor.stage_types import batch_element_type, stage_types
 from conveyor.task import BatchTask, NoOutput, SingleTask, Task
@@ -192,6 +193,7 @@ def single_task(
     concurrency_limit: int | None = None,
     timeout: float | None = None,
     executor: ExecutorSpec = "inline",
+    rate_limit: int | tuple[int, float] | RateLimiter | None = None,
 ) -> _SingleTaskDecorator: ...
 
 
@@ -209,6 +211,7 @@ def single_task(
     concurrency_limit: int | None = None,
     timeout: float | None = None,
     executor: ExecutorSpec = "inline",
+    rate_limit: int | tuple[int, float] | RateLimiter | None = None,
     **unknown: Any,  # not in the overloads: type checkers flag these themselves
 ) -> Any:
     """Make a task that calls ``fn`` once per item (many items concurrently).
@@ -217,7 +220,8 @@ def single_task(
     ``retry_delay`` / ``retry_exponential_backoff`` / ``retry_max_delay`` (the wait
     between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``,
     ``timeout`` (seconds a call may run before it is cancelled and fails with
-    ``TimeoutError``; async functions only).
+    ``TimeoutError``; async functions only), ``rate_limit`` (calls per second, a
+    ``(calls, per_seconds)`` pair, both per run, or a shared ``RateLimiter``).
     """
 
     _check_unknown("single_task", unknown)
@@ -240,6 +244,7 @@ def single_task(
             defined_at=_defined_at(function),
             static=static,
             timeout=check_timeout(f"task {name!r}", timeout, invoker.shape, signature.is_source),
+            rate_limit=check_rate_limit(f"task {name!r}", rate_limit, signature.is_source),
         )
 
     return decorate if fn is None else decorate(fn)
@@ -319,6 +324,7 @@ def batch_task(
     concurrency_limit: int | None = None,
     timeout: float | None = None,
     executor: ExecutorSpec = "inline",
+    rate_limit: int | tuple[int, float] | RateLimiter | None = None,
 ) -> _BatchTaskDecorator: ...
 
 
@@ -339,6 +345,7 @@ def batch_task(
     concurrency_limit: int | None = None,
     timeout: float | None = None,
     executor: ExecutorSpec = "inline",
+    rate_limit: int | tuple[int, float] | RateLimiter | None = None,
     **unknown: Any,  # as for single_task
 ) -> Any:
     """Make a task that calls ``fn`` with lists of items.
@@ -372,6 +379,7 @@ def batch_task(
             defined_at=_defined_at(function),
             static=static,
             timeout=check_timeout(f"batch task {name!r}", timeout, invoker.shape, signature.is_source),
+            rate_limit=check_rate_limit(f"batch task {name!r}", rate_limit, signature.is_source),
             min_size=min_size,
             max_size=max_size,
             max_wait=None if max_wait is None else float(max_wait),
@@ -382,7 +390,7 @@ def batch_task(
 
 _SHARED_OPTIONS: Final = (
     "on_error", "retry_attempts", "retry_delay", "retry_exponential_backoff", "retry_max_delay",
-    "error_handler", "task_name", "concurrency_limit", "timeout", "executor",
+    "error_handler", "task_name", "concurrency_limit", "timeout", "executor", "rate_limit",
 )
 _OPTIONS: Final = {"single_task": _SHARED_OPTIONS, "batch_task": ("min_size", "max_size", "max_wait", *_SHARED_OPTIONS)}
 

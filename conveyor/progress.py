@@ -152,6 +152,7 @@ class Frame:
             f"in {stage.items_in:,}", f"out {stage.items_out:,}", f"skipped {stage.skipped:,}",
             f"failed {stage.failed:,}", f"in flight {stage.in_flight:,}", f"retries {stage.retries:,}",
             f"mean {latency}",
+            *([] if stage.rate_wait is None else [f"rate wait {format_seconds(stage.rate_wait)}"]),
         ]
         if stage.dead_lettered:  # only where a branch took some: most runs never have any
             parts.insert(4, f"dead letters {stage.dead_lettered:,}")

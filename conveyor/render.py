@@ -10,7 +10,7 @@ Visual grammar (also drawn as a small legend in the corner of every diagram):
   the pipeline starts with a source task, or ends in a sink);
 - **task**: a rounded box with the task's name in bold, its kind (``single``, or
   ``batch min..max`` with ``max_wait``) and the options that are set
-  (``concurrency_limit``, ``on_error``, ``retry_attempts``, ``error_handler``, ``timeout``);
+  (``concurrency_limit``, ``on_error``, ``retry_attempts``, ``error_handler``, ``timeout``, ``rate_limit``);
 - **item edge**: a solid arrow labelled with the element type that flows on it
   (long types shortened with an ellipsis; the full type is the edge's tooltip);
 - **side input**: a yellow box with square corners (its kind, then its value or
@@ -310,6 +310,8 @@ def task_lines(task: Task[Any, Any]) -> list[str]:
         options.append(f"timeout={task.timeout:g}s")
     if not is_inline(task.executor):
         options.append(f"executor={executor_label(task.executor)}")
+    if task.rate_limit is not None:
+        options.append(f"rate_limit={task.rate_limit.describe()}")
     return [kind, *options]
 
 

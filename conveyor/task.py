@@ -27,6 +27,7 @@ from conveyor.concurrency import ConcurrencyGate
 from conveyor.executors import ExecutorSpec, executor_label, is_inline
 from conveyor.invoke import Invoker
 from conveyor.policy import ErrorPolicy, short_repr
+from conveyor.rate_limit import RateLimiter
 from conveyor.side_inputs import AwaitedSideInput, DeferredSideInput, ItemsSideInput, OnceAwaitable, SideInput, SideInputKind
 from conveyor.signature import TaskSignature, analyse, wants_all_items
 from conveyor.stage_types import StageTypes, stage_types
@@ -180,6 +181,8 @@ class Task(Generic[In, Out, P]):
     executor: ExecutorSpec = "inline"
     #: Where final failures go (``with_dead_letters``): a pipeline taking ``Failed[In]``, or None.
     dead_letters: Pipeline[Any, Any] | None = None
+    #: How often it may be called: a bucket per run, or a RateLimiter shared by its users.
+    rate_limit: RateLimiter | None = None
 
     kind: ClassVar[TaskKind]
 
@@ -398,6 +401,8 @@ class Task(Generic[In, Out, P]):
             parts.append(f"timeout={self.timeout:g}s")
         if self.dead_letters is not None:
             parts.append(f"dead letters to {self.dead_letters.name}")
+        if self.rate_limit is not None:
+            parts.append(f"rate_limit={self.rate_limit.describe()}")
         return ", ".join(parts)
 
     def __repr__(self) -> str:

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from conveyor.concurrency import ConcurrencyGate
 from conveyor.errors import ItemTypeError
 from conveyor.invoke import CallShape
+from conveyor.rate_limit import RateLimiter
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.calls import Slot, Suspended, close_iterator, raised_by_user_code, unexpected_cancel
 from conveyor.runtime.checks import ItemChecker
 from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet
 from conveyor.runtime.outcomes import NEVER_AWAITABLE, log
+from conveyor.runtime.rate_waits import take_token
 from conveyor.runtime.side_inputs import prepare_call
 from conveyor.runtime.stats import StageStats
 from conveyor.task import Task
@@ -55,6 +57,7 @@ class Pump:
         call: Callable[[Any], Any]
         batch: Batching | None
         gate: ConcurrencyGate | None
+        limiter: RateLimiter | None
         window: float
         ready: deque[Any]
         slots: deque[Slot]
@@ -129,7 +132,7 @@ class Pump:
         upstream_get, upstream_get_nowait = self.upstream.get, self.upstream.get_nowait
         start = self._start
         gate, window, ready = self.gate, self.window, self.ready
-        tracking = self.tracking
+        tracking, limiter = self.tracking, self.limiter
         turn = 0
         while True:
             turn += 1
@@ -158,6 +161,8 @@ class Pump:
             if tracking and item is BOUNDARY:
                 self.pass_boundary()
                 continue
+            if limiter is not None:  # a stopping run cancels this wait
+                await take_token(limiter, self.stats)
             suspended = start(item, 1)
             if suspended is not None:
                 return suspended
@@ -196,6 +201,8 @@ class Pump:
         assert self.batch is not None
         batch = self.batch.take()  # a MarkedBatch in an ordered branch: see _placed
         await self._wait_for_room(len(batch))
+        if self.limiter is not None:
+            await take_token(self.limiter, self.stats)
         return self._start(batch, len(batch))
 
     def pass_boundary(self) -> None:

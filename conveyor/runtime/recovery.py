@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor.invoke import CallShape
+from conveyor.rate_limit import RateLimiter
 from conveyor.runtime.calls import Slot, drain, raised_by_user_code, unexpected_cancel
 from conveyor.runtime.dead_letters import DeadLetterInlet, records_for
 from conveyor.runtime.deadlines import within
+from conveyor.runtime.rate_waits import take_token
 from conveyor.runtime.outcomes import Interpreter, describe_input, failure_note, log
 from conveyor.runtime.stats import StageStats
 from conveyor.task import Task
@@ -43,6 +45,7 @@ class Recovery:
         shape: CallShape
         interpret: Interpreter
         path: str
+        limiter: RateLimiter | None
 
         def _finish(self, slot: Slot, outputs: list[Any]) -> None: ...
 
@@ -126,6 +129,8 @@ class Recovery:
 
     async def _call_once(self, item: Any, attempt: int) -> list[Any]:
         """One more attempt, in a fresh context like the first: its checked outputs."""
+        if self.limiter is not None:  # a retry calls the service again: it waits its turn too
+            await take_token(self.limiter, self.stats)
         context = self.context.copy()
         shape = self.shape
         try:

@@ -96,6 +96,10 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.window = max_in_flight if max_in_flight is not None else float("inf")
         self.gate = task.gate  # the task's concurrency_limit, shared by all its runs
         self.timeout = task.timeout  # armed only for calls that suspend (runtime/deadlines.py)
+        # A bucket of this run, or the one shared by the limiter's users (runtime/rate_waits.py).
+        self.limiter = task.rate_limit.for_run() if task.rate_limit is not None else None
+        if self.limiter is not None:
+            self.stats.rate_wait = 0.0
         self.ready: deque[Any] = deque()  # outputs waiting to be pulled
         self.slots: deque[Slot] = deque()  # ordered mode: calls not yet released
         self.running = 0  # this run's calls started and not finished (retries included)
@@ -112,7 +116,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.counts_input = not task.is_source  # a source's one call takes no stream item
         self.downstream: Stage | None = None  # the next stage, for carrying items on
         # Items are adopted only one at a time into single stages; batching is the pump's job.
-        self.adoptable = self.batch is None and not task.is_source
+        # A rate-limited stage's calls all start in its pump, after their token.
+        self.adoptable = self.batch is None and not task.is_source and self.limiter is None
         self.holding = False  # the pump holds an item it could not start yet
         self.prepared = False  # side inputs not resolved yet
         #: An inline call longer than this logs a warning (runtime/blocking.py).

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 __all__ = ["StageStats", "RunStats", "format_seconds"]
 
 _HEADER = ("stage", "in", "out", "skipped", "failed", "dead letters", "retries", "in flight", "mean latency")
+_RATE_HEADER = ("rate wait",)  # shown only when some stage has a rate limit
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class StageStats:
     busy_seconds: float = 0.0  # summed wall time of finished calls, retries included
     finished_calls: int = 0
     path: str = ""  # the branches this stage sits in ("" on the main line)
+    rate_wait: float | None = None  # seconds spent waiting for a rate limiter (None: not limited)
 
     @property
     def mean_latency(self) -> float | None:
@@ -65,14 +67,20 @@ class RunStats:
                 return stage
         raise KeyError(f"no stage named {name!r}; stages: {', '.join(s.name for s in self.stages)}")
 
+    @property
+    def rate_limited(self) -> bool:
+        """Does any stage wait for a rate limiter? (Its views then add a "rate wait" column.)"""
+        return any(stage.rate_wait is not None for stage in self.stages)
+
     def table(self) -> str:
         """A plain-text table, one row per stage."""
-        rows = [("stage", "in", "out", "skipped", "failed", "dead letters", "retries", "mean latency")]
+        limited = self.rate_limited
+        rows = [("stage", "in", "out", "skipped", "failed", "dead letters", "retries", "mean latency", *_RATE_HEADER[:limited])]
         for s in self.stages:
             latency = "-" if s.mean_latency is None else f"{s.mean_latency * 1000:.2f} ms"
             rows.append((
                 s.name, str(s.items_in), str(s.items_out), str(s.skipped), str(s.failed), str(s.dead_lettered),
-                str(s.retries), latency,
+                str(s.retries), latency, *_rate_cell(s)[:limited],
             ))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
@@ -80,7 +88,8 @@ class RunStats:
 
     def rows(self) -> list[tuple[str, ...]]:
         """The header and one row of formatted figures per stage (for tables in any medium)."""
-        return [_HEADER, *(_cells(stage) for stage in self.stages)]
+        limited = self.rate_limited
+        return [(*_HEADER, *_RATE_HEADER[:limited]), *((*_cells(stage), *_rate_cell(stage)[:limited]) for stage in self.stages)]
 
     def _repr_html_(self) -> str:
         """A notebook shows the figures as a table (non-zero skips and failures stand out)."""
@@ -120,6 +129,10 @@ def _cells(stage: StageStats) -> tuple[str, ...]:
     )
     depth = len(stage.path.split(" > ")) if stage.path else 0  # a branch's stages indented under their step
     return ("\u00a0\u00a0" * depth + stage.name, *(f"{value:,}" for value in figures), latency)
+
+
+def _rate_cell(stage: StageStats) -> tuple[str]:
+    return ("-" if stage.rate_wait is None else format_seconds(stage.rate_wait),)
 
 
 def format_seconds(seconds: float) -> str:

@@ -16,6 +16,7 @@ from typing_extensions import TypeIs
 from conveyor import (
     BatchTask,
     Pipeline,
+    RateLimiter,
     SingleTask,
     Stream,
     batch_task,
@@ -113,6 +114,23 @@ assert_type(lines(), Stream[str])
 
 single_task(on_error="skip_batch")  # E (a single task skips items, not batches)
 batch_task(max_size="ten")  # E
+single_task(timeout="5")  # E
+single_task(rate_limit=2.5)  # E (calls per second, (calls, per), or a RateLimiter)
+single_task(rate_limit=(10, "1"))  # E
+
+
+@single_task(timeout=2.5, rate_limit=RateLimiter(10, per=1.0, burst=2))
+async def bounded(url: str) -> bytes:
+    return url.encode()
+
+
+@batch_task(max_size=10, timeout=1, rate_limit=(100, 60.0))
+async def bulk(urls: list[str]) -> list[bytes]:
+    return [url.encode() for url in urls]
+
+
+assert_type(bounded, SingleTask[str, bytes, []])
+assert_type(bulk, BatchTask[str, bytes, []])
 
 
 # -- composition -----------------------------------------------------------------------------------
