@@ -20,7 +20,7 @@ from difflib import get_close_matches
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, overload
 
-from conveyor.executors import ExecutorSpec, check_executor
+from conveyor.executors import ExecutorSpec, check_executor, is_inline
 from conveyor.invoke import CallShape, Invoker, classify
 from conveyor.options import check_count, check_seconds, shown
 from conveyor.policy import ErrorHandler, ErrorPolicy, OnError, RetryPolicy, short_repr, validate_on_error
@@ -220,8 +220,9 @@ def single_task(
     ``retry_delay`` / ``retry_exponential_backoff`` / ``retry_max_delay`` (the wait
     between attempts), ``error_handler``, ``task_name``, ``concurrency_limit``,
     ``timeout`` (seconds a call may run before it is cancelled and fails with
-    ``TimeoutError``; async functions only), ``rate_limit`` (calls per second, a
-    ``(calls, per_seconds)`` pair, both per run, or a shared ``RateLimiter``).
+    ``TimeoutError``; async functions, or sync ones with an executor),
+    ``rate_limit`` (calls per second, a ``(calls, per_seconds)`` pair, both per run,
+    or a shared ``RateLimiter``).
     """
 
     _check_unknown("single_task", unknown)
@@ -243,7 +244,8 @@ def single_task(
             declared_types=stage_types(signature, batch=False, shape=invoker.shape),
             defined_at=_defined_at(function),
             static=static,
-            timeout=check_timeout(f"task {name!r}", timeout, invoker.shape, signature.is_source),
+            timeout=check_timeout(f"task {name!r}", timeout, invoker.shape, signature.is_source,
+                                  offloaded=not is_inline(executor)),  # executor: checked just above
             rate_limit=check_rate_limit(f"task {name!r}", rate_limit, signature.is_source),
         )
 
@@ -378,7 +380,8 @@ def batch_task(
             declared_types=stage_types(signature, batch=True, shape=invoker.shape),
             defined_at=_defined_at(function),
             static=static,
-            timeout=check_timeout(f"batch task {name!r}", timeout, invoker.shape, signature.is_source),
+            timeout=check_timeout(f"batch task {name!r}", timeout, invoker.shape, signature.is_source,
+                                  offloaded=not is_inline(executor)),  # executor: checked just above
             rate_limit=check_rate_limit(f"batch task {name!r}", rate_limit, signature.is_source),
             min_size=min_size,
             max_size=max_size,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -111,3 +112,21 @@ def test_asyncio_run_exits_cleanly_after_breaking_out() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "done"
     assert not done.stderr
+
+
+def sleep_on(x: int) -> int:
+    if x == 1:
+        import time
+
+        time.sleep(2.0)  # a process call is not killed: it runs to its end
+    return x
+
+
+async def test_a_process_call_past_its_timeout_fails_with_a_timeout_error() -> None:
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(ident, range(4)))  # workers started: the quick calls meet the limit
+        slow = single_task(executor=pool, timeout=0.5, on_error="skip_item", concurrency_limit=2)(sleep_on)
+        stream = slow(range(4))
+        assert await stream.collect() == [0, 2, 3]
+        assert stream.stats.stages[0].skipped == 1
+    assert not await settle()

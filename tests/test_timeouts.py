@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -263,3 +264,45 @@ def test_the_timeout_is_shown_in_the_repr_and_the_outline() -> None:
 
     assert "timeout=2.5s" in repr(fetch)
     assert "timeout=2.5s" in outline(Pipeline.of(fetch))
+
+
+# -- executors: the run stops waiting; the call itself runs on ------------------------------------
+
+
+def _held_in_a_thread(release: threading.Event, finished: list[int]) -> Any:
+    def call(x: int) -> int:
+        if x == 2:
+            release.wait(HANG)  # a thread cannot be stopped: it runs until released
+            finished.append(x)
+        return x
+
+    return call
+
+
+@pytest.mark.usefixtures("clock")
+@pytest.mark.parametrize("ordered", [True, False])
+async def test_a_thread_call_past_its_timeout_fails_but_its_thread_runs_on(ordered: bool) -> None:
+    release = threading.Event()
+    finished: list[int] = []
+    # a limit the quick calls meet even on a loaded machine (a pool thread may start late)
+    held = single_task(executor="thread", timeout=0.5, on_error="skip_item")(_held_in_a_thread(release, finished))
+    stream = held(range(5)) if ordered else held.as_completed(range(5))
+    delivered: list[int] = []
+    async for x in stream:  # the other items arrive while the timed-out thread still runs
+        delivered.append(x)
+        if len(delivered) == 4:
+            while not stream.stats.stages[0].skipped:  # the other calls may beat the limit
+                await asyncio.sleep(0.01)
+            assert finished == []
+            release.set()
+    assert sorted(delivered) == [0, 1, 3, 4]
+    assert stream.stats.stages[0].skipped == 1
+    assert finished == [2]  # the run waited for the thread before it ended
+    assert not await settle()
+
+
+def test_a_sync_function_in_an_executor_can_take_a_timeout() -> None:
+    def parse(text: str) -> int:
+        return int(text)
+
+    assert single_task(executor="thread", timeout=1.0)(parse).timeout == 1.0
