@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/fresh.py --list
     .venv/bin/python benchmarks/fresh.py w1 --against /path/to/other/checkout
 
+``--cpu`` times the work in CPU seconds of the child process rather than wall time
+(less moved by other work on a shared machine; not for the ``-rss`` cases).
 ``--against`` runs every case twice per round, once with conveyor imported from this
 checkout and once from the other one (say a worktree of main: before / after a
 change), alternating; the other checkout's figures are listed as ``case@other``.
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 _AGAINST = "CONVEYOR_FRESH_ROOT"  # the checkout to import conveyor from, in a child run
+_CPU = "CONVEYOR_FRESH_CPU"  # time the work in CPU seconds of the process, not wall time
 if len(sys.argv) > 2 and sys.argv[1] == "--one" and (other := os.environ.get(_AGAINST)):
     sys.path.insert(0, other)
 
@@ -40,7 +43,7 @@ from benchmarks.executors_fresh import CASES as EXECUTOR_CASES  # noqa: E402
 from benchmarks.harness import memory  # noqa: E402
 
 
-def _stages(prefix: str, count: int = 3, delay: float = 0.0) -> Any:
+def _stages(prefix: str, count: int = 3, delay: float = 0.0, **options: Any) -> Any:
     from conveyor import Pipeline, single_task
 
     async def step(x: int) -> int:
@@ -48,15 +51,17 @@ def _stages(prefix: str, count: int = 3, delay: float = 0.0) -> Any:
             await asyncio.sleep(delay)
         return x + 1
 
-    tasks = [single_task(task_name=f"{prefix}{i}")(step) for i in range(count)]
+    tasks = [single_task(task_name=f"{prefix}{i}", **options)(step) for i in range(count)]
     return Pipeline().add(*tasks)
 
 
 def _timed(make: Callable[[], Any]) -> float:
+    clock = time.process_time if os.environ.get(_CPU) else time.perf_counter
+
     async def main() -> float:
-        start = time.perf_counter()
+        start = clock()
         await make()
-        return time.perf_counter() - start
+        return clock() - start
 
     return asyncio.run(main())
 
@@ -254,6 +259,18 @@ def w1_dead_letters_10pc() -> float:
     return _timed(lambda: pipeline(range(100_000)).collect())
 
 
+def w1_timeout() -> float:
+    """W1 with timeout= on every stage: calls that finish inline arm no timer."""
+    pipeline = _stages("w", timeout=10.0)
+    return _timed(lambda: pipeline(range(100_000)).collect())
+
+
+def w2_timeout() -> float:
+    """W2 with timeout= on every stage: every call suspends, so each arms one timer."""
+    pipeline = _stages("s", delay=0.01, timeout=10.0)
+    return _timed(lambda: pipeline(range(10_000)).collect())
+
+
 CASES: dict[str, Callable[[], float]] = {
     "w7-fan": w7_fan,
     "w7-fork": w7_fork,
@@ -269,6 +286,8 @@ CASES: dict[str, Callable[[], float]] = {
     "w1-dead-letters": w1_dead_letters,
     "w1-skips-10pc": w1_skips_10pc,
     "w1-dead-letters-10pc": w1_dead_letters_10pc,
+    "w1-timeout": w1_timeout,
+    "w2-timeout": w2_timeout,
 }
 CASES.update(EXECUTOR_CASES)  # W8, W9 and the W1 inline A/B: benchmarks/executors_fresh.py
 
@@ -292,7 +311,10 @@ def main() -> int:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--against", help="another checkout: run each case with its conveyor too")
+    parser.add_argument("--cpu", action="store_true", help="CPU seconds of the process instead of wall time")
     args = parser.parse_args()
+    if args.cpu:
+        os.environ[_CPU] = "1"  # read by the child runs
     if args.one:
         print(CASES[args.one]())
         return 0
