@@ -37,7 +37,8 @@ def hook(ctx: MethodContext) -> Type:
     owner = read_stage(ctx.type)
     arg_type = ctx.arg_types[0][0] if ctx.arg_types and ctx.arg_types[0] else None
     branch = read_stage(arg_type) if arg_type is not None else None
-    result = ctx.type if owner is not None and owner.is_task else ctx.default_return_type
+    # The same task or pipeline, with a branch: its type, and the facts on it (stage names), stay.
+    result = ctx.type if owner is not None else ctx.default_return_type
     if owner is None or arg_type is None:
         return result
     branch_expr = ctx.args[0][0] if ctx.args and ctx.args[0] else None
