@@ -211,3 +211,18 @@ async def test_executor_processes_cpu() -> None:
     inline = module.single_task(module.checksum.invoker.fn)
     expected = [f"{seed}:{value}" for seed, value in await inline(range(100)).collect()]
     assert report.labels == expected
+
+
+async def test_errors_api_enrichment() -> None:
+    report = await run_main("errors_api_enrichment")
+    # every order enriched or in the dead-letter file, none lost: the unknown customer
+    # after its retries, the hanging call after three timeouts
+    assert report.enriched == [(1, "Ada Lovelace"), (2, "Grace Hopper"), (5, "Alan Turing")]
+    assert report.rejects == [(3, "nobody", "UnknownCustomer", 3), (4, "edsger", "TimeoutError", 3)]
+    assert report.dead_lettered == 2
+    # enrich: 1 + 2 (grace, retried) + 3 + 3 + 1 calls; check_country: 3 calls
+    assert report.requests == 13
+    # one bucket shared by both tasks that call the API
+    example = load("errors_api_enrichment")
+    assert example.enrich.rate_limit is example.check_country.rate_limit is example.api_limit
+    assert "dead letters" in report.table and "rate wait" in report.table
