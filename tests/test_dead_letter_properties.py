@@ -6,6 +6,11 @@ as_completed modes, under small ``max_in_flight`` windows.
 Each example asserts: every input item is delivered or dead-lettered exactly once
 (none lost, none duplicated), delivered items keep input order in ordered mode,
 each record names a task that really failed on it, and nothing is left pending.
+
+A second property puts the failing tasks in the branches of a ``fan`` under one
+pipeline-wide branch, against a model (the exact outputs in order, the exact
+records), and stops some runs early (a prefix in order, no record twice, nothing
+left pending).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conveyor import Failed, batch_task, single_task
+from conveyor import Failed, batch_task, fan, single_task
 from tests.helpers import settle
 
 
@@ -117,3 +122,76 @@ def test_every_item_is_delivered_or_dead_lettered_exactly_once(
         assert record.attempts == (2 if spec.flaky else 1)
     for n in delivered:
         assert all(n not in spec.fails for spec in specs)
+
+
+# -- dead letters inside branches, and runs stopped early ----------------------------------------
+
+
+def _branch_task(b: int, fails: frozenset[int], kind: str) -> Any:
+    if kind == "async":
+        async def async_branch(n: int) -> int:
+            for _ in range(n % 2):
+                await asyncio.sleep(0)
+            if n in fails:
+                raise ValueError(n)
+            return n * 10 + b
+
+        return single_task(task_name=f"b{b}")(async_branch)
+
+    def sync_branch(n: int) -> int:
+        if n in fails:
+            raise ValueError(n)
+        return n * 10 + b
+
+    return single_task(task_name=f"b{b}")(sync_branch)
+
+
+@given(
+    fails=st.lists(_subset, min_size=2, max_size=3),
+    kinds=st.lists(st.sampled_from(["sync", "async"]), min_size=3, max_size=3),
+    count=st.integers(0, _ITEMS),
+    ordered=st.booleans(),
+    window=st.sampled_from([1, 3, None]),
+    stop_after=st.none() | st.integers(1, 10),
+)
+@settings(max_examples=100)
+def test_dead_letters_in_fan_branches_match_the_model(
+    fails: list[frozenset[int]], kinds: list[str], count: int, ordered: bool, window: int | None,
+    stop_after: int | None,
+) -> None:
+    records: list[Failed[Any]] = []
+
+    @single_task
+    def keep(record: Failed[int]) -> None:
+        records.append(record)
+
+    branches = [_branch_task(b, f, kinds[b]) for b, f in enumerate(fails)]
+    step = fan(branches[0], branches[1]) if len(branches) == 2 else fan(branches[0], branches[1], branches[2])
+    pipeline = step.with_dead_letters(keep)
+    items = list(range(count))
+    expected = [n * 10 + b for n in items for b, f in enumerate(fails) if n not in f]
+    expected_dead = sorted((f"b{b}", n) for n in items for b, f in enumerate(fails) if n in f)
+
+    async def main() -> list[int]:
+        stream = pipeline(items, max_in_flight=window) if ordered else pipeline.as_completed(items, max_in_flight=window)
+        out: list[int] = []
+        async for value in stream:
+            out.append(value)
+            if stop_after is not None and len(out) >= stop_after:
+                break
+        await stream.aclose()
+        assert await settle() == set()  # a run stopped early leaves nothing pending either
+        return out
+
+    delivered = asyncio.run(main())
+    if stop_after is not None and len(delivered) >= stop_after:
+        assert len(delivered) == stop_after
+        if ordered:
+            assert delivered == expected[:stop_after]  # a prefix, in order
+        assert len({(r.task, r.item) for r in records}) == len(records)  # never twice
+        return
+    if ordered:
+        assert delivered == expected
+    else:
+        assert sorted(delivered) == sorted(expected)
+    assert sorted((r.task, r.item) for r in records) == expected_dead
