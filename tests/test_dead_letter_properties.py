@@ -46,7 +46,7 @@ def _make(index: int, spec: Spec) -> Any:
         if first or spec.fails & set(ns):
             raise ValueError(f"stage {index} fails on {ns}")
 
-    retries = {"retry_attempts": 2, "retry_delay": 0} if spec.flaky else {}
+    retries: dict[str, Any] = {"retry_attempts": 2, "retry_delay": 0} if spec.flaky else {}
     if spec.kind == "sync":
         def sync_step(n: int) -> int:
             decide(n)

@@ -300,7 +300,7 @@ def reject_ints(record: Failed[int]) -> None:
 
 def test_a_branch_that_does_not_take_the_records_is_a_type_error_naming_task_and_branch() -> None:
     with pytest.raises(PipelineTypeError) as caught:
-        parse.with_dead_letters(reject_ints)
+        parse.with_dead_letters(reject_ints)  # type: ignore[arg-type]  # the mistake under test
     message = str(caught.value)
     assert message.startswith("dead-letter branch mismatch: task 'parse'")
     assert "Failed[str]" in message and "'reject_ints'" in message and "Failed[int]" in message
@@ -406,7 +406,7 @@ def test_a_call_that_times_out_is_dead_lettered_with_its_timeout_error() -> None
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_failures_of_calls_run_in_an_executor_are_dead_lettered(executor: str) -> None:
     records, keep = collecting()
-    task = single_task(executor=executor)(_no_fives)
+    task = single_task(executor=executor)(_no_fives)  # type: ignore[call-overload]  # "thread" / "process"
     stream = task.with_dead_letters(keep)(range(8))
     assert run(stream) == [0, 1, 2, 3, 4, 6, 7]
     assert [(r.item, type(r.error).__name__) for r in records] == [(5, "ValueError")]
