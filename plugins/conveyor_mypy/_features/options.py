@@ -83,8 +83,10 @@ def _widest(actual: Type) -> Type:
 
 def _has_literal(formal: Type) -> bool:
     proper = get_proper_type(formal)
-    items = proper.items if isinstance(proper, UnionType) else [proper]
-    return any(isinstance(get_proper_type(item), LiteralType) for item in items)
+    if isinstance(proper, LiteralType):
+        return True
+    # A union may hold an alias of literals (``executor``: ExecutorName | Executor | Backend).
+    return isinstance(proper, UnionType) and any(_has_literal(item) for item in proper.items)
 
 
 def _keywords_only(context: Context) -> bool:
