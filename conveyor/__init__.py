@@ -10,6 +10,7 @@ from conveyor.branching import fan, fork, merge, route, route_by_key, route_by_t
 from conveyor.dead_letters import Failed
 from conveyor.decorators import batch_task, single_task
 from conveyor.errors import BranchShapeError, ItemTypeError, NoRouteError, PipelineTypeError, PipelineTypeWarning
+from conveyor.per_worker import per_worker
 from conveyor.pipeline import Pipeline
 from conveyor.rate_limit import RateLimiter
 from conveyor.policy import ErrorHandler, LoggingErrorHandler, OnError, RetryPolicy
@@ -44,6 +45,7 @@ __all__ = [
     "NoRouteError",
     "BranchShapeError",
     "side",
+    "per_worker",
     "SideInputMarkerError",
     "Failed",
     "Failures",

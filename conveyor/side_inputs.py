@@ -47,6 +47,7 @@ class SideInputKind(enum.Enum):
     AWAITABLE = "awaitable"  # awaited once per run
     PIPELINE = "pipeline"  # a source pipeline (or task), run once per run
     STREAM = "stream"  # a Stream (a pipeline already given its data), consumed once
+    PER_WORKER = "per worker"  # a factory (``per_worker``), called once per worker of the task's executor
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class SideInput:
         if self.kind is SideInputKind.AWAITABLE:
             inner = getattr(self.source, "awaitable", self.source)
             return f"awaitable {type(inner).__name__}"
+        if self.kind is SideInputKind.PER_WORKER:  # "per worker load_model": made by that factory
+            return f"per worker {getattr(self.source, '__qualname__', type(self.source).__name__)}"
         return f"{self.kind.value} {getattr(self.source, 'name', type(self.source).__name__)}"
 
 

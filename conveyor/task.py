@@ -501,11 +501,15 @@ def not_a_stage_message(operand: object, where: str) -> str:
 def _classify_side_input(task: Task[Any, Any], param: str, value: Any, annotation: Any) -> SideInput:
     from conveyor.pipeline import Pipeline
     from conveyor.stream import Stream
-    from conveyor.typecheck import check_side_input_flow, check_side_input_value
+    from conveyor.per_worker import PerWorkerSideInput, made_type
+    from conveyor.typecheck import check_side_input_flow, check_side_input_made, check_side_input_value
 
     task_name = task.name
     all_items = wants_all_items(annotation)
     spelling: str | None = None
+    if isinstance(value, PerWorkerSideInput):
+        check_side_input_made(task, param, value._source, made_type(value._source), annotation)
+        return SideInput(param, SideInputKind.PER_WORKER, value._source, False, annotation, value._spelling)
     if isinstance(value, DeferredSideInput):
         spelling = value._spelling
         value, all_items = _unwrap(task_name, param, value, all_items)

@@ -210,6 +210,20 @@ def check_side_input_flow(task: Task[Any, Any], param: str, produced: Any, annot
         )
 
 
+def check_side_input_made(task: Task[Any, Any], param: str, factory: Any, made: Any, annotation: Any) -> None:
+    """A ``per_worker`` side input: what its factory is declared to return must fit the parameter."""
+    check = check_fit(made, annotation)
+    if check.verdict is Verdict.MISMATCH:
+        name = getattr(factory, "__qualname__", type(factory).__name__)
+        _report(
+            TypeError(
+                f"task {task.name!r} ({task.defined_at}): side input {param!r} expects "
+                f"{type_repr(annotation)}, but its factory {name} makes {type_repr(made)}"
+                + (f": {check.reason}" if check.reason else "")
+            )
+        )
+
+
 def value_problem(value: Any, annotation: Any) -> str | None:
     """Why ``value`` does not match ``annotation``, or None (also when typeguard cannot tell)."""
     if annotation is Any:

@@ -22,7 +22,10 @@ async def prepare_call(task: Task[Any, Any], sessions: list[Session]) -> Callabl
     positional: list[tuple[str, Any]] = []
     keywords: dict[str, Any] = {}
     for name, side in task.side_inputs.items():
-        value = await _resolve(task, side)
+        if side.kind is SideInputKind.PER_WORKER:
+            value = _per_worker(task, side, sessions)
+        else:
+            value = await _resolve(task, side)
         param = task.signature.side_param(name)
         if param is not None and param.positional_only:
             positional.append((name, value))
@@ -37,6 +40,17 @@ async def prepare_call(task: Task[Any, Any], sessions: list[Session]) -> Callabl
         source_call = task.invoker.prepare_source(values, keywords)
         return lambda _no_item: source_call()
     return task.invoker.prepare(values, keywords)
+
+
+def _per_worker(task: Task[Any, Any], side: SideInput, sessions: list[Session]) -> Any:
+    from conveyor.runtime.per_worker import per_worker_value  # only for tasks that have one
+
+    try:
+        return per_worker_value(task, side, sessions)
+    except Exception as exc:
+        exc.add_note(f"conveyor: while making side input {side.param!r} ({side.label}) of task {task.name!r} "
+                     f"(defined at {task.defined_at})")
+        raise
 
 
 # The side inputs being resolved by the work that led here. A run started while one is
