@@ -41,6 +41,7 @@ if len(sys.argv) > 2 and sys.argv[1] == "--one" and (other := os.environ.get(_AG
 
 from benchmarks.executors_fresh import CASES as EXECUTOR_CASES  # noqa: E402
 from benchmarks.harness import memory  # noqa: E402
+from benchmarks.workloads.w10_dask import CASES as DASK_CASES  # noqa: E402
 
 
 def _stages(prefix: str, count: int = 3, delay: float = 0.0, **options: Any) -> Any:
@@ -290,6 +291,7 @@ CASES: dict[str, Callable[[], float]] = {
     "w2-timeout": w2_timeout,
 }
 CASES.update(EXECUTOR_CASES)  # W8, W9 and the W1 inline A/B: benchmarks/executors_fresh.py
+CASES.update(DASK_CASES)  # W10 on a Dask LocalCluster: benchmarks/workloads/w10_dask.py
 
 
 def run_one(name: str, against: str | None = None) -> tuple[float, str]:

@@ -23,6 +23,7 @@ from conveyor.typecheck import TypecheckMode, typecheck_mode
 
 if TYPE_CHECKING:
     from conveyor.runtime.dead_letters import Failures
+    from conveyor.executors_dask import DaskExecutor
     from conveyor.stream import Stream
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "BranchShapeError",
     "side",
     "per_worker",
+    "DaskExecutor",
     "SideInputMarkerError",
     "Failed",
     "Failures",
@@ -80,4 +82,9 @@ if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name stays an 
 
             globals()["Failures"] = Failures
             return Failures
+        if name == "DaskExecutor":  # distributed itself is imported only when a run uses it
+            from conveyor.executors_dask import DaskExecutor
+
+            globals()["DaskExecutor"] = DaskExecutor
+            return DaskExecutor
         raise AttributeError(f"module 'conveyor' has no attribute {name!r}")
