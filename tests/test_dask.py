@@ -248,6 +248,21 @@ async def test_a_failure_cancels_the_other_calls_and_leaves_nothing(cluster: Loc
     assert await wait_for(lambda: not [k for k in cluster.scheduler.tasks if str(k).startswith("fails-")])
 
 
+async def test_a_call_past_its_timeout_is_cancelled_on_the_cluster(cluster: LocalCluster, dask: DaskExecutor) -> None:
+    def processing() -> int:
+        return sum(1 for t in list(cluster.scheduler.tasks.values()) if str(t.key).startswith("late-") and t.state == "processing")
+
+    task = single_task(executor=dask, timeout=1.0, concurrency_limit=1, on_error="skip_item", task_name="late")(sleepy)
+    seen: list[int] = []
+    async with task([3.0, 0.5, 0.5, 0.5]) as stream:
+        async for _ in stream:
+            seen.append(processing())  # the timed-out call (still sleeping on its worker) is not among them
+    assert seen == [0, 0, 0]  # (without the cancellation: [1, 1, 1])
+    assert stream.stats.stages[0].skipped == 1
+    assert not await settle()
+    assert await wait_for(lambda: not [k for k in cluster.scheduler.tasks if str(k).startswith("late-")])
+
+
 async def test_a_client_you_pass_stays_open(cluster: LocalCluster) -> None:
     async with Client(cluster.scheduler_address, asynchronous=True) as client:
         task = single_task(executor=DaskExecutor(client))(double)
