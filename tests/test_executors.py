@@ -245,3 +245,30 @@ def test_the_outline_and_the_diagram_show_the_executor() -> None:
     [keep] = [line for line in text.splitlines() if "2. keep" in line]
     assert "executor=thread" in fetch and "executor" not in keep
     assert "executor=thread" in pipeline.to_dot()
+
+
+def numbers(*, count: int) -> Iterator[int]:
+    yield from range(count)
+
+
+def fail_on_big_batch(xs: list[int]) -> list[int]:
+    if max(xs) > 5:
+        raise ValueError(f"too big: {xs}")
+    return xs
+
+
+async def test_a_source_generator_runs_whole_in_the_worker(executor: Any) -> None:
+    source = single_task(executor=executor)(numbers).with_inputs(count=5)
+    assert await source().collect() == [0, 1, 2, 3, 4]
+
+
+async def test_skip_batch_skips_the_failing_batch(executor: Any) -> None:
+    task = batch_task(max_size=3, on_error="skip_batch", executor=executor)(fail_on_big_batch)
+    stream = task(range(9))
+    assert await stream.collect() == [0, 1, 2, 3, 4, 5]
+    assert stream.stats.stages[0].skipped == 3
+
+
+async def test_progress_works_with_an_executor(executor: Any) -> None:
+    task = single_task(executor=executor)(double)
+    assert await task(range(10), progress=True).collect() == [2 * x for x in range(10)]
