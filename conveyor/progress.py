@@ -183,6 +183,8 @@ class Frame:
             row = _Row(Text(labels[index], style="bold"), width, stage, total, running,
                        self.progress_text(stage, total, self.fed_by_input(index)))
             alerts = {2: "bold yellow" if stage.skipped else "dim", 3: "bold red" if stage.failed else "dim"}
+            if stage.dead_lettered:  # its part comes after "failed" (count_parts)
+                alerts[4] = "bold magenta"
             counts = [Text(part, style=alerts.get(i, "dim")) for i, part in enumerate(self.count_parts(stage))]
             indent = 4 + 2 * _depth(stage)
             parts += [Padding(row, (0, 0, 0, 2)), Padding(_Pieces(counts, " · "), (0, 0, 0, indent))]

@@ -416,3 +416,14 @@ def _no_fives(n: int) -> int:  # module level: a process pool pickles it by name
     if n == 5:
         raise ValueError("five")
     return n
+
+
+def test_the_progress_frame_shows_dead_letters_only_where_there_are_some() -> None:
+    from conveyor.progress import frame
+
+    records, keep = collecting()
+    stream = parse.with_dead_letters(keep)(["x", "1"])
+    run(stream)
+    lines = frame("p", stream.stats, 1.0, "done", 2)
+    counts = [line for line in lines if "in flight" in line]
+    assert "dead letters 1" in counts[0] and "dead letters" not in counts[1]
