@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from conveyor.typerules.bases import _as_args_of, _tuple_shape
 from conveyor.typerules.names import type_repr
 from conveyor.typerules.normal import _is_literal, _is_newtype, _is_subclass, _is_typeddict, _norm, _origin_args, _union_members, _union_of
-from conveyor.typerules.rules import _callable_parts, _check, _newtype_base, _typeddict_as_dict
+from conveyor.typerules.rules import _check, _newtype_base
+from conveyor.typerules.structural import _callable_parts, _typeddict_as_dict
 from conveyor.typerules.tables import _CALLABLE, _MAX_DEPTH
 from conveyor.typerules.verdicts import TypeVarConflict, Verdict, _Ctx
 

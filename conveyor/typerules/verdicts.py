@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -74,3 +74,10 @@ def _all_of(checks: Iterable[EdgeCheck]) -> EdgeCheck:
 class _Ctx:
     bindings: Mapping[TypeVar, object]
     depth: int = 0
+    #: The whole relation (``rules._check``), for rules that check inner types.
+    check: Callable[[object, object, _Ctx], EdgeCheck] | None = None
+
+    def fit(self, produced: object, expected: object) -> EdgeCheck:
+        """Check an inner pair of types, one level deeper."""
+        assert self.check is not None, "conveyor internal error: a rule context without the relation"
+        return self.check(produced, expected, self)
