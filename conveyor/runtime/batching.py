@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, Outlet
+from conveyor.runtime.groups import BOUNDARY
+from conveyor.runtime.inputs import EMPTY, Outlet
 from conveyor.task import BatchTask
 
 if TYPE_CHECKING:
@@ -20,17 +21,19 @@ TIMED_OUT: Final[Any] = object()
 class Batching:
     """The batch being filled and when it is due. State survives pump hand-overs."""
 
-    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "marks", "_pending")
+    __slots__ = ("max_size", "ready_size", "max_wait", "items", "deadline", "ended", "marks", "marked", "_pending")
 
-    def __init__(self, task: BatchTask[Any, Any]) -> None:
+    def __init__(self, task: BatchTask[Any, Any], *, marked: bool = False) -> None:
         self.max_size = task.max_size if task.max_size is not None else float("inf")
         self.ready_size = max(task.min_size, 1)
         self.max_wait = task.max_wait
         self.items: list[Any] = []
         self.deadline = 0.0  # loop time at which a batch of ready_size items is sent
         self.ended = False  # upstream returned END
-        # Ordered branches: for each BOUNDARY met while filling this batch, how many
-        # of the batch's items came before it (see MarkedBatch).
+        # Ordered branches (``marked``): for each input item whose outputs ended while
+        # this batch filled, how many of the batch's items came before the end (see
+        # MarkedBatch and runtime/groups.py).
+        self.marked = marked
         self.marks: list[int] = []
         self._pending: asyncio.Task[Any] | None = None  # an upstream pull that outlived a timeout
 
@@ -43,7 +46,7 @@ class Batching:
 
     def take(self) -> list[Any]:
         items, self.items = self.items, []
-        if self.marks:
+        if self.marked:
             marked, self.marks = MarkedBatch(items, self.marks), []
             return marked
         return items

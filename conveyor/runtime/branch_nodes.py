@@ -8,10 +8,11 @@ Shape at run time:
 - each branch is a chain of ordinary stages reading its inlet;
 - a *collector* task per branch pulls the branch's outputs into ``held[b]``;
 - the step's outlet (``get``) hands the outputs on: as they come (as_completed, tee,
-  merge), or in input order. For input order the branches carry a BOUNDARY marker
-  after each item's outputs (see ``Stage.tracking``), so the outlet can follow the
-  items one by one: for each item, branch by branch (fan), the branch it was routed
-  to (route), or one answer from every branch, paired (fork).
+  merge), or in input order. For input order the branches say where each item's
+  outputs end (runtime/groups.py: free when each item gives one output), so the
+  outlet can follow the items one by one: for each item, branch by branch (fan), the
+  branch it was routed to (route), or one answer from every branch, paired (fork).
+  Nested in an ordered branch itself, the step says the same of its own outputs.
 
 A collector pauses when its branch is ``max_in_flight`` outputs ahead, unless the
 outlet is waiting on another branch: then holding back would only deadlock, and the
@@ -28,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from conveyor.combinators import NO_ROUTE, Combinator
 from conveyor.errors import BranchShapeError, NoRouteError
 from conveyor.policy import short_repr
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, WaitingOutlet
+from conveyor.runtime.groups import BOUNDARY, NOTHING, Leading, encode_group
+from conveyor.runtime.inputs import EMPTY, END, Outlet, WaitingOutlet
 from conveyor.runtime.outcomes import log
 from conveyor.runtime.stats import StageStats
 
@@ -37,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BranchNode", "Inlet", "ChainBuilder"]
 
-#: Builds one branch: (its index, its inlet, whether it must carry BOUNDARY markers,
-#: whether it keeps input order) -> the outlet of its last stage.
+#: Builds one branch: (its index, its inlet, whether it must say where each item's
+#: outputs end, whether it keeps input order) -> the outlet of its last stage.
 ChainBuilder = Callable[[int, Outlet, bool, bool], Outlet]
 
 
@@ -96,6 +98,7 @@ class BranchNode(WaitingOutlet):
         stats: StageStats,
         build: ChainBuilder,
         sources: list[Outlet] | None = None,
+        tracked: bool = False,
     ) -> None:
         self.run = run
         self.step = combinator
@@ -121,15 +124,23 @@ class BranchNode(WaitingOutlet):
         self.branch = 0  # ordered fan / fork: the branch the outlet is reading for this item
         self.parts: list[list[Any]] = [[] for _ in range(count)]  # fork: answers so far
         self.waiting_on: int | None = None
-        # Nested in an ordered branch, this step passes its upstream's BOUNDARY markers
-        # on: ``marks`` holds, for each, how many items had been fed before it.
+        # Nested in an ordered branch (``tracked``), this step keeps saying where each
+        # outer item's outputs end: ``marks`` holds, for each outer item, how many
+        # items had been fed when it ended; ``group`` gathers the outputs of the outer
+        # item being handed on, ``encoded`` what is ready of them (runtime/groups.py).
+        self.tracked = tracked
         self.marks: deque[int] = deque()
+        self.group: list[Any] = []
+        self.encoded: deque[Any] = deque()
         self.fed = 0  # items fed to the branches
         self.done_items = 0  # items whose outputs the outlet has handed on in full
         self.fresh = True  # nothing of the current item handed on yet
         self._reader: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None  # paused collectors wait on it
         self._main_room: asyncio.Future[None] | None = None  # tee's feeder waits on it
+        order = {"fan": self._next_fan, "route": self._next_routed, "fork": self._next_pair}
+        self._in_order: Callable[[], Any] = order.get(self.kind, self._next_ready)
+        self.get_nowait = self._outlet()  # type: ignore[method-assign]
 
     def start(self) -> None:
         if self.kind != "merge":
@@ -155,24 +166,40 @@ class BranchNode(WaitingOutlet):
 
     async def _feed(self) -> None:
         upstream = self.upstream
+        tee = self.kind == "tee"
         while not self.run.stopping:
             item = upstream.get_nowait()
             if item is EMPTY:
                 item = await upstream.get()
             if item is END or self.run.stopping:
                 break
-            if item is BOUNDARY:  # from an enclosing ordered branch
-                self._outer_boundary()
-                continue
+            # Nested in an ordered branch, the input says where each outer item ends;
+            # tee's main line goes on as it came, the others note the ends (marks).
+            value, ends_outer = item, False
+            if self.tracked:
+                if item is NOTHING:
+                    if tee:
+                        await self._tee_main(item)
+                    else:
+                        self._outer_end()
+                    continue
+                if type(item) is Leading:
+                    value = item.value
+                else:
+                    ends_outer = not tee
             self.stats.items_in += 1
             self.stats.calls += 1
             try:
-                await self._dispatch(item)
+                await self._dispatch(value)
             except Exception as exc:  # a router raised, or no branch takes the item
-                exc.add_note(f"conveyor: {self.step.kind} at {self.step.defined_at}, on item {short_repr(item)}")
+                exc.add_note(f"conveyor: {self.step.kind} at {self.step.defined_at}, on item {short_repr(value)}")
                 self.run.fail(exc)
                 return
             self.stats.finished_calls += 1
+            if tee:
+                await self._tee_main(item)
+            elif ends_outer:
+                self._outer_end()
         if self.run.stopping:
             return
         for inlet in self.inlets:
@@ -180,11 +207,8 @@ class BranchNode(WaitingOutlet):
         self.fed_all = True
         self.wake_reader()
 
-    def _outer_boundary(self) -> None:
-        if self.kind == "tee":
-            self.ready.append(BOUNDARY)  # tee's main line is its input, in order
-        else:
-            self.marks.append(self.fed)
+    def _outer_end(self) -> None:
+        self.marks.append(self.fed)
         self.wake_reader()
 
     async def _dispatch(self, item: Any) -> None:
@@ -199,17 +223,16 @@ class BranchNode(WaitingOutlet):
                 await inlet.put(item)  # full: this branch holds the feeder (and the source) back
             else:
                 inlet.put_nowait(item)
-            if self.tracking:
-                inlet.put_nowait(BOUNDARY)
-        if self.kind == "tee":
-            while len(self.ready) >= self.window and not self.run.stopping:
-                self._main_room = self.run.loop.create_future()
-                try:
-                    await self._main_room
-                finally:
-                    self._main_room = None
-            self.ready.append(item)
-            self.wake_reader()
+
+    async def _tee_main(self, item: Any) -> None:
+        while len(self.ready) >= self.window and not self.run.stopping:
+            self._main_room = self.run.loop.create_future()
+            try:
+                await self._main_room
+            finally:
+                self._main_room = None
+        self.ready.append(item)
+        self.wake_reader()
 
     async def _route(self, item: Any) -> None:
         router = self.step.router
@@ -224,10 +247,7 @@ class BranchNode(WaitingOutlet):
         if self.tracking:
             self.routes.append(index)
             self.wake_reader()
-        inlet = self.inlets[index]
-        await inlet.put(item)
-        if self.tracking:
-            inlet.put_nowait(BOUNDARY)
+        await self.inlets[index].put(item)
 
     # -- collecting ------------------------------------------------------------------------
 
@@ -267,17 +287,29 @@ class BranchNode(WaitingOutlet):
 
     def _wake_collectors(self) -> None:
         _wake(self._room)
+        self._room = None  # woken once; a collector that pauses again makes a new one
 
     # -- the outlet ------------------------------------------------------------------------
 
-    def get_nowait(self) -> Any:
+    def _outlet(self) -> Callable[[], Any]:
+        """What ``get_nowait`` is for this step, chosen once (it runs once per output)."""
         if self.kind in ("tee", "merge") or not self.in_order:
-            return self._next_ready()
-        if self.kind == "fan":
-            return self._next_fan()
-        if self.kind == "route":
-            return self._next_routed()
-        return self._next_pair()
+            return self._next_ready
+        return self._next_encoded if self.tracked else self._in_order
+
+    def _next_encoded(self) -> Any:
+        """Nested in an ordered branch: the outputs of each outer item, gathered until
+        it ends (a BOUNDARY from ``_in_order``), then said as runtime/groups.py says."""
+        while not self.encoded:
+            item = self._in_order()
+            if item is EMPTY or item is END:
+                return item
+            if item is BOUNDARY:
+                self.encoded.extend(encode_group(self.group))
+                self.group = []
+            else:
+                self.group.append(item)
+        return self.encoded.popleft()
 
     def _all_done(self) -> bool:
         return self.fed_all and all(self.ended)
@@ -297,7 +329,7 @@ class BranchNode(WaitingOutlet):
             self.waiting_on = None
             item = held.popleft()
             if self._room is not None:
-                _wake(self._room)
+                self._wake_collectors()
             return item
         if self.waiting_on != b:
             self.waiting_on = b
@@ -305,7 +337,7 @@ class BranchNode(WaitingOutlet):
         return EMPTY
 
     def _mark_due(self) -> bool:
-        """Is an enclosing branch's BOUNDARY due before the current item's outputs?"""
+        """Is an enclosing branch's item due to end before the current item's outputs?"""
         if self.fresh and self.marks and self.marks[0] == self.done_items:
             self.marks.popleft()
             return True
@@ -326,15 +358,21 @@ class BranchNode(WaitingOutlet):
                 self.waiting_on = None
                 item = queue.popleft()
                 if self._room is not None:
-                    _wake(self._room)
+                    self._wake_collectors()
             else:
                 item = self._pop(self.branch)
                 if item is EMPTY:
                     return END if self._all_done() and not any(held) else EMPTY
-            if item is BOUNDARY:
-                self.branch = (self.branch + 1) % count
-                if self.branch == 0:
-                    self._item_done()
+            if type(item) is Leading:  # more of this branch's outputs for the item follow
+                self.fresh = False
+                self.stats.items_out += 1
+                return item.value
+            self.branch += 1  # this branch is done with the item
+            if self.branch == count:
+                self.branch = 0
+                self.done_items += 1  # _item_done(), inlined: once per item
+                self.fresh = True
+            if item is NOTHING:
                 continue
             self.fresh = False
             self.stats.items_out += 1
@@ -349,9 +387,12 @@ class BranchNode(WaitingOutlet):
             item = self._pop(self.routes[0])
             if item is EMPTY:
                 return EMPTY
-            if item is BOUNDARY:
-                self.routes.popleft()
-                self._item_done()
+            if type(item) is Leading:
+                self.fresh = False
+                return self._out(item.value)
+            self.routes.popleft()
+            self._item_done()
+            if item is NOTHING:
                 continue
             self.fresh = False
             return self._out(item)
@@ -368,10 +409,12 @@ class BranchNode(WaitingOutlet):
                 item = self._pop(self.branch)
                 if item is EMPTY:
                     return END if self._all_done() and not self.inputs else EMPTY
-                if item is BOUNDARY:
-                    self.branch += 1
-                else:
+                if type(item) is Leading:
+                    self.parts[self.branch].append(item.value)
+                    continue
+                if item is not NOTHING:
                     self.parts[self.branch].append(item)
+                self.branch += 1
             self.branch = 0
             parts, self.parts = self.parts, [[] for _ in range(count)]
             source = self.inputs.popleft()
@@ -383,21 +426,19 @@ class BranchNode(WaitingOutlet):
                 return END
 
     def _ready_pair(self) -> tuple[Any, ...] | None:
-        """The common case, without building lists: every branch has exactly one
-        answer and then the item's boundary waiting."""
+        """The common case, without building lists: every branch has its one answer
+        for the item waiting."""
         if self.branch != 0 or self.parts[0] or self.marks:
             return None
         for queue in self.held:
-            if len(queue) < 2 or queue[0] is BOUNDARY or queue[1] is not BOUNDARY:
+            if not queue or type(queue[0]) is Leading or queue[0] is NOTHING:
                 return None
         pair = tuple([queue.popleft() for queue in self.held])
-        for queue in self.held:
-            queue.popleft()
         self.inputs.popleft()
         self.waiting_on = None
         self._item_done()
         if self._room is not None:
-            _wake(self._room)
+            self._wake_collectors()
         self.stats.items_out += 1
         return pair
 
@@ -423,7 +464,7 @@ class BranchNode(WaitingOutlet):
         return tuple(answers[0] for answers in parts)
 
     def _out(self, item: Any) -> Any:
-        if item is not BOUNDARY:
+        if item is not NOTHING:  # (tee's main line, nested in an ordered branch)
             self.stats.items_out += 1
         return item
 

@@ -27,7 +27,7 @@ __all__ = [
 class Slot:
     """One call: its input, how many stream items it stands for, and its outputs."""
 
-    __slots__ = ("item", "weight", "outputs", "started", "deadline")
+    __slots__ = ("item", "weight", "outputs", "started", "deadline", "leading")
 
     def __init__(self, item: Any, weight: int, started: float) -> None:
         self.item = item
@@ -35,6 +35,7 @@ class Slot:
         self.outputs: list[Any] | None = None  # None while the call is running
         self.started = started
         self.deadline: Deadline | None = None  # the timer of a task with a timeout, once the call suspends
+        self.leading = False  # in an ordered branch: more outputs of its input item follow
 
 
 def not_prepared(item: Any) -> Any:

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
     from conveyor.runtime.scheduler import Run
 
-__all__ = ["BOUNDARY", "EMPTY", "END", "NO_ITEM", "Input", "Outlet", "WaitingOutlet", "awaited", "open_input"]
+__all__ = ["EMPTY", "END", "Marker", "NO_ITEM", "Input", "Outlet", "WaitingOutlet", "awaited", "open_input"]
 
 
-class _Marker:
+class Marker:
+    """A sentinel in the pull interface (never a user item)."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -32,13 +34,11 @@ class _Marker:
 
 
 #: Returned by ``get()`` when an outlet has no more items.
-END: Final[Any] = _Marker("END")
+END: Final[Any] = Marker("END")
 #: The single pseudo-item a source task is called for.
-NO_ITEM: Final[Any] = _Marker("NO_ITEM")
+NO_ITEM: Final[Any] = Marker("NO_ITEM")
 #: Returned by ``get_nowait()`` when no item is ready yet.
-EMPTY: Final[Any] = _Marker("EMPTY")
-#: Inside an ordered branch: "the outputs of one input item end here".
-BOUNDARY: Final[Any] = _Marker("BOUNDARY")
+EMPTY: Final[Any] = Marker("EMPTY")
 
 
 class Outlet(Protocol):

@@ -26,7 +26,8 @@ from conveyor.rate_limit import RateLimiter
 from conveyor.runtime.batching import TIMED_OUT, Batching
 from conveyor.runtime.calls import Slot, Suspended, close_iterator, raised_by_user_code, unexpected_cancel
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet
+from conveyor.runtime.groups import NOTHING, Leading
+from conveyor.runtime.inputs import EMPTY, END, Outlet
 from conveyor.runtime.outcomes import NEVER_AWAITABLE, log
 from conveyor.runtime.rate_waits import take_token
 from conveyor.runtime.side_inputs import prepare_call
@@ -158,8 +159,8 @@ class Pump:
                         self.holding = False
             if item is END or self.run.stopping:
                 return None
-            if tracking and item is BOUNDARY:
-                self.pass_boundary()
+            if tracking and item is NOTHING:
+                self.pass_nothing()
                 continue
             if limiter is not None:  # a stopping run cancels this wait
                 await take_token(limiter, self.stats)
@@ -181,14 +182,13 @@ class Pump:
             if item is END:
                 batching.ended = True
                 break
-            if item is BOUNDARY:
-                # Outputs of a batch belong to its last item (see Batching).
+            if item is NOTHING:  # an input item with no output: it ends here
                 if batching.items:
                     batching.marks.append(len(batching.items))
                 else:
-                    self.pass_boundary()
+                    self.pass_nothing()
                 continue
-            if item is not TIMED_OUT and not batching.add(item, self.run.loop.time()):
+            if item is not TIMED_OUT and not self._add_to_batch(batching, item):
                 continue
             suspended = await self._dispatch_batch()  # full, or due after max_wait
             if suspended is not None or self.run.stopping:
@@ -205,14 +205,26 @@ class Pump:
             await take_token(self.limiter, self.stats)
         return self._start(batch, len(batch))
 
-    def pass_boundary(self) -> None:
-        """Pass a BOUNDARY on after the outputs of every call started before it."""
+    def _add_to_batch(self, batching: Batching, item: Any) -> bool:
+        """Add one item; True when the batch is full. In an ordered branch, note where
+        each input item's outputs end (runtime/groups.py)."""
+        if not self.tracking:
+            return batching.add(item, self.run.loop.time())
+        if type(item) is Leading:
+            return batching.add(item.value, self.run.loop.time())
+        full = batching.add(item, self.run.loop.time())
+        batching.marks.append(len(batching.items))
+        return full
+
+    def pass_nothing(self) -> None:
+        """Pass on an input item that gave nothing upstream, after the outputs of
+        every call started before it."""
         if self.ordered and self.slots:
             slot = Slot(None, 0, 0.0)
-            slot.outputs = [BOUNDARY]
+            slot.outputs = [NOTHING]
             self.slots.append(slot)
         else:
-            self.ready.append(BOUNDARY)
+            self.ready.append(NOTHING)
             self.wake_reader()
 
     def _no_room(self, weight: int) -> bool:

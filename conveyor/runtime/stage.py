@@ -48,7 +48,8 @@ from conveyor.runtime.offload import call_shape
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.inputs import BOUNDARY, EMPTY, END, Outlet, WaitingOutlet, awaited
+from conveyor.runtime.groups import NOTHING, Leading, encode_placed, encoded
+from conveyor.runtime.inputs import EMPTY, END, Outlet, WaitingOutlet, awaited
 from conveyor.runtime.outcomes import Interpreter, interpreter_for
 from conveyor.runtime.stats import StageStats
 from conveyor.task import BatchTask, Task
@@ -81,10 +82,10 @@ class Stage(Pump, Recovery, WaitingOutlet):
         path: str = "",
     ) -> None:
         self.run = run
-        # Inside an ordered fan / fork / route branch the stream carries BOUNDARY
-        # markers (one after each input item's outputs); the stage passes them on in
-        # order, so the branching step knows which outputs belong to which item.
+        # Inside an ordered fan / fork / route branch the stream says which outputs
+        # belong to which input item (runtime/groups.py); the stage keeps saying it.
         self.tracking = tracking
+        self.leading = False  # tracking: the item being started is a Leading one
         self.path = path  # "branch 'x' (1 of 2) of fork at app.py:9", for failure notes
         self.check = checker
         self.stats = stats if stats is not None else StageStats(task.name)
@@ -107,7 +108,7 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.input_done = False
         self._reader: asyncio.Future[None] | None = None
         self._pump_waiter: asyncio.Future[None] | None = None
-        self.batch = Batching(task) if isinstance(task, BatchTask) else None
+        self.batch = Batching(task, marked=tracking) if isinstance(task, BatchTask) else None
         self.context = contextvars.copy_context()  # each call runs in a copy, as a task would
         self.call: Callable[[Any], Any] = not_prepared
         self._eager = True
@@ -152,6 +153,10 @@ class Stage(Pump, Recovery, WaitingOutlet):
         """
         stats = self.stats
         stats.calls += 1
+        if self.tracking:  # in an ordered branch: a Leading item is called for its value
+            self.leading = type(item) is Leading
+            if self.leading:
+                item = item.value
         if self.counts_input:
             stats.items_in += weight
         started = perf_counter()
@@ -202,20 +207,28 @@ class Stage(Pump, Recovery, WaitingOutlet):
             return None
         stats.finished_calls += 1
         stats.busy_seconds += elapsed
-        if self.tracking and type(item) is MarkedBatch:
+        if outputs:
             stats.items_out += len(outputs)
-            outputs = item.place(outputs)  # boundaries among the outputs (not counted)
-        elif outputs:
-            stats.items_out += len(outputs)
+        if self.tracking and (len(outputs) != 1 or self.leading or type(item) is MarkedBatch):
+            outputs = self._encoded(item, outputs, self.leading)  # (one plain output is itself)
         if outputs:
             self.ready.extend(outputs)
             if self._reader is not None:
                 self.wake_reader()
         return None
 
+    @staticmethod
+    def _encoded(item: Any, outputs: list[Any], leading: bool) -> list[Any]:
+        """One call's outputs as an ordered branch hands them on (runtime/groups.py)."""
+        if type(item) is MarkedBatch:
+            return encode_placed(item.place(outputs))
+        return encoded(outputs, leading)
+
     def _open_slot(self, item: Any, weight: int, started: float) -> Slot:
         """Book a call that does not finish inline: it holds its place (ordered mode)."""
         slot = Slot(item, weight, started)
+        if self.tracking:
+            slot.leading = self.leading
         if self.ordered:
             self.slots.append(slot)
         self.pending_weight += weight
@@ -270,8 +283,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
             item = stage.upstream.get_nowait()
             if item is EMPTY or item is END:
                 return None
-            if item is BOUNDARY:
-                stage.pass_boundary()
+            if item is NOTHING:
+                stage.pass_nothing()
                 return None
             suspended = stage._start(item, 1, adopted=True)
             if suspended is not None:
@@ -374,8 +387,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         stats.finished_calls += 1
         stats.busy_seconds += perf_counter() - slot.started
         stats.items_out += len(outputs)
-        if self.tracking and type(slot.item) is MarkedBatch:
-            outputs = slot.item.place(outputs)  # even a skipped batch passes its boundaries on
+        if self.tracking and (len(outputs) != 1 or slot.leading or type(slot.item) is MarkedBatch):
+            outputs = self._encoded(slot.item, outputs, slot.leading)  # even a skipped call's
         if not self.ordered:
             self.pending_weight -= slot.weight
             self.ready.extend(outputs)

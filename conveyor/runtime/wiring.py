@@ -48,7 +48,7 @@ class Wiring:
         previous: Stage | None = None
         for index, step in enumerate(steps):
             if isinstance(step, Combinator):
-                outlet = self._branching(step, outlet, junctions[index], ordered=ordered, path=path)
+                outlet = self._branching(step, outlet, junctions[index], ordered=ordered, tracked=tracking, path=path)
                 previous = None
                 continue
             stats = self._stats(step.name)
@@ -85,7 +85,8 @@ class Wiring:
         return outlet
 
     def _branching(
-        self, step: Combinator, upstream: Outlet, junction: Junction, *, ordered: bool, path: tuple[str, ...]
+        self, step: Combinator, upstream: Outlet, junction: Junction, *,
+        ordered: bool, tracked: bool, path: tuple[str, ...],
     ) -> BranchNode:
         stats = self._stats(step.name)
         window = self.run.options.max_in_flight
@@ -102,7 +103,7 @@ class Wiring:
         node = BranchNode(
             self.run, step, upstream,
             ordered=ordered, window=window if window is not None else float("inf"),
-            stats=stats, build=build, sources=sources,
+            stats=stats, build=build, sources=sources, tracked=tracked,
         )
         node.start()
         return node
