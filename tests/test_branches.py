@@ -290,6 +290,26 @@ async def test_nested_combinators_side_inputs_retries_and_limits_in_branches() -
     assert stream.stats["flaky"].retries == 2
 
 
+async def test_nested_steps_inside_ordered_branches_keep_each_items_outputs_together() -> None:
+    # Inside an ordered branch, a nested step must say where each outer item's outputs
+    # end: one output, several (twice), none (odd_only drops even items) or a batch.
+    inner_fan = fan(inc, twice) | odd_only
+    inner_route = route_by_key(lambda x: x % 2, {0: twice, 1: neg})
+    outer = fan(inner_fan, inner_route, inc)
+    expected: list[int] = []
+    for x in range(6):
+        expected += [y for y in [x + 1, x, x] if y % 2]  # inner_fan, then odd_only
+        expected += [x, x] if x % 2 == 0 else [-x]  # inner_route
+        expected += [x + 1]  # inc
+    assert await outer(range(6)).collect() == expected
+    # fan(neg, inc) gives -x, x + 1; total sums batches of 3, each sum belonging to its
+    # batch's last item: items 1, 2, 4, 5 get 0, 3, -3, 6; items 0 and 3 get none.
+    paired = fork(inc, fan(neg, inc) | total)
+    stream = paired(range(6))
+    assert await stream.collect() == [(2, 0), (3, 3), (5, -3), (6, 6)]
+    assert stream.stats["fork(inc, fan(neg, inc)...)"].skipped == 2
+
+
 async def test_stats_cover_every_stage_of_every_branch() -> None:
     stream = (inc | fan(neg, twice))(range(3))
     await stream.collect()

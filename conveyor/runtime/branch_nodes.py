@@ -372,9 +372,10 @@ class BranchNode(WaitingOutlet):
                 self.branch = 0
                 self.done_items += 1  # _item_done(), inlined: once per item
                 self.fresh = True
+            elif item is not NOTHING:
+                self.fresh = False
             if item is NOTHING:
                 continue
-            self.fresh = False
             self.stats.items_out += 1
             return item
 
@@ -394,7 +395,6 @@ class BranchNode(WaitingOutlet):
             self._item_done()
             if item is NOTHING:
                 continue
-            self.fresh = False
             return self._out(item)
 
     def _next_pair(self) -> Any:
