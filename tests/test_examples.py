@@ -226,3 +226,11 @@ async def test_errors_api_enrichment() -> None:
     example = load("errors_api_enrichment")
     assert example.enrich.rate_limit is example.check_country.rate_limit is example.api_limit
     assert "dead letters" in report.table and "rate wait" in report.table
+
+
+async def test_executor_dask_cluster() -> None:
+    """The scoring stage runs on an in-process Dask cluster, a model per worker."""
+    pytest.importorskip("distributed")
+    assert await run_main("executor_dask_cluster") == [
+        "review 1: positive (+3)", "review 2: negative (-3)", "review 3: neutral (+0)", "review 4: positive (+3)",
+    ]
