@@ -39,11 +39,6 @@ def dask(cluster: LocalCluster) -> DaskExecutor:
     return DaskExecutor(cluster.scheduler_address)
 
 
-async def outstanding(cluster: LocalCluster) -> int:
-    """Tasks the scheduler still knows of (from every client)."""
-    return len(cluster.scheduler.tasks)
-
-
 async def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,6 +176,9 @@ async def test_stats_count_calls_and_items(dask: DaskExecutor) -> None:
 
 # -- bounds, side inputs, cancellation -----------------------------------------------------------
 
+#: Scheduler states of a task submitted but not finished (finished ones wait in "memory").
+UNFINISHED = {"waiting", "queued", "no-worker", "processing"}
+
 
 async def test_concurrency_limit_bounds_what_is_on_the_cluster(cluster: LocalCluster, dask: DaskExecutor) -> None:
     seen: list[int] = []
@@ -188,7 +186,8 @@ async def test_concurrency_limit_bounds_what_is_on_the_cluster(cluster: LocalClu
 
     async def watch() -> None:
         while not done.is_set():
-            seen.append(sum(1 for t in cluster.scheduler.tasks.values() if t.key.startswith("bounded-")))
+            tasks = list(cluster.scheduler.tasks.values())  # (another thread's dict: copied at once)
+            seen.append(sum(1 for t in tasks if str(t.key).startswith("bounded-") and t.state in UNFINISHED))
             await asyncio.sleep(0.005)
 
     watcher = asyncio.create_task(watch())
@@ -196,8 +195,7 @@ async def test_concurrency_limit_bounds_what_is_on_the_cluster(cluster: LocalClu
     await task([0.02] * 30).collect()
     done.set()
     await watcher
-    assert max(seen) <= 3 + 3  # 3 running, and at most 3 finished ones the scheduler has not forgotten yet
-    assert max(seen) >= 1
+    assert 1 <= max(seen) <= 3  # submitted and not finished: never more than the limit
 
 
 async def test_a_side_input_goes_to_the_cluster_once_per_run(cluster: LocalCluster, dask: DaskExecutor) -> None:
@@ -231,7 +229,7 @@ async def test_closing_the_stream_cancels_outstanding_futures(cluster: LocalClus
             break
     assert not await settle()
     # Queued calls never ran; the scheduler forgets every call of the run.
-    assert await wait_for(lambda: not [k for k in cluster.scheduler.tasks if str(k).startswith("slow-")])
+    assert await wait_for(lambda: not [k for k in list(cluster.scheduler.tasks) if str(k).startswith("slow-")])
 
 
 async def test_a_failure_cancels_the_other_calls_and_leaves_nothing(cluster: LocalCluster, dask: DaskExecutor) -> None:
@@ -245,7 +243,7 @@ async def test_a_failure_cancels_the_other_calls_and_leaves_nothing(cluster: Loc
     with pytest.raises(KeyError):
         await task([0.0, 1.0, 2.0, 3.0, 4.0, 5.0] * 3).collect()
     assert not await settle()
-    assert await wait_for(lambda: not [k for k in cluster.scheduler.tasks if str(k).startswith("fails-")])
+    assert await wait_for(lambda: not [k for k in list(cluster.scheduler.tasks) if str(k).startswith("fails-")])
 
 
 async def test_a_call_past_its_timeout_is_cancelled_on_the_cluster(cluster: LocalCluster, dask: DaskExecutor) -> None:
@@ -260,7 +258,7 @@ async def test_a_call_past_its_timeout_is_cancelled_on_the_cluster(cluster: Loca
     assert seen == [0, 0, 0]  # (without the cancellation: [1, 1, 1])
     assert stream.stats.stages[0].skipped == 1
     assert not await settle()
-    assert await wait_for(lambda: not [k for k in cluster.scheduler.tasks if str(k).startswith("late-")])
+    assert await wait_for(lambda: not [k for k in list(cluster.scheduler.tasks) if str(k).startswith("late-")])
 
 
 async def test_a_client_you_pass_stays_open(cluster: LocalCluster) -> None:
@@ -358,9 +356,9 @@ async def test_a_dead_worker_fails_that_call_by_policy(process_cluster: LocalClu
     task = single_task(executor=dask, concurrency_limit=2, on_error="skip_item", task_name="crashy")(die_on)
     stream = task.with_inputs(victim=5)(range(12))
     outputs = await asyncio.wait_for(stream.collect(), 120)
-    assert 5 not in outputs
-    assert set(range(12)) - {5} - set(outputs) == set() or stream.stats.stages[0].skipped >= 1
-    assert stream.stats.stages[0].skipped >= 1
+    skipped = stream.stats.stages[0].skipped
+    assert 5 not in outputs and set(outputs) <= set(range(12))
+    assert skipped >= 1 and len(outputs) + skipped == 12  # the dead worker's call(s) skipped, the rest done
 
 
 async def test_a_dead_worker_fails_the_run_by_default(process_cluster: LocalCluster) -> None:
