@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from conveyor.pipeline import Pipeline
     from conveyor.task import Task
 
-__all__ = ["Failed", "DeadLetterTypeError", "attach", "attach_to_all", "dead_letter_branches", "dead_letter_path"]
+__all__ = [
+    "Failed", "DeadLetterTypeError", "attach", "attach_to_all", "branch_key", "dead_letter_branches", "dead_letter_path",
+]
 
 In = TypeVar("In", covariant=True)
 
@@ -187,11 +189,17 @@ def dead_letter_branches(pipeline: Pipeline[Any, Any]) -> list[Pipeline[Any, Any
     in first-use order: each runs once per run, whichever tasks share it."""
     from conveyor.task import Task
 
-    found: dict[int, Pipeline[Any, Any]] = {}
+    found: dict[tuple[int, ...], Pipeline[Any, Any]] = {}
     for _, step in pipeline.tasks(dead_letters=False):
         if isinstance(step, Task) and step.dead_letters is not None:
-            found.setdefault(id(step.dead_letters), step.dead_letters)
+            found.setdefault(branch_key(step.dead_letters), step.dead_letters)
     return list(found.values())
+
+
+def branch_key(branch: Pipeline[Any, Any]) -> tuple[int, ...]:
+    """What makes two tasks' branches one: the same steps (the same objects). A sink task
+    given to several tasks is wrapped in a new pipeline each time, and stays one branch."""
+    return tuple(id(step) for step in branch.stages)
 
 
 def dead_letter_path(branch: Pipeline[Any, Any]) -> str:

@@ -66,20 +66,21 @@ def _add_dead_letters(graph: nx.DiGraph, order: list[int]) -> None:
     """Each distinct dead-letter branch once (``dead-0/stage-0`` ...), after the rest
     (the order of the run's figures), with a ``dead_letter`` edge from every task that
     sends it records (``type``: ``Failed[In]`` of that task)."""
-    from conveyor.dead_letters import Failed
+    from conveyor.dead_letters import Failed, branch_key
 
-    starts: dict[int, str] = {}
+    starts: dict[tuple[int, ...], str] = {}
     senders = [(node, data["task"]) for node, data in graph.nodes(data=True)
                if data["kind"] == "task" and data["task"].dead_letters is not None]
     for node, task in senders:
         branch = task.dead_letters
-        if id(branch) not in starts:
+        key = branch_key(branch)
+        if key not in starts:
             prefix = f"{dead_letter_node(len(starts))}/"
-            starts[id(branch)] = prefix + stage_node(0)
+            starts[key] = prefix + stage_node(0)
             _add_chain(graph, branch.stages, branch.junctions, prefix, node, order)
-            graph.remove_edge(node, starts[id(branch)])  # drawn as the dead-letter edge below
+            graph.remove_edge(node, starts[key])  # drawn as the dead-letter edge below
         graph.add_edge(
-            node, starts[id(branch)], kind="dead_letter", type=Failed[task.types.input],  # type: ignore[name-defined]
+            node, starts[key], kind="dead_letter", type=Failed[task.types.input],  # type: ignore[name-defined]
             mismatch=None,
         )
 

@@ -3,7 +3,8 @@
 A chain is 1-4 stage specs (:class:`StageSpec`): sync and async functions, sync and
 async generators, batch tasks of each shape with random sizes and ``max_wait``,
 random small delays, transient failures (that succeed on a retry) and final
-failures, every ``on_error``, retries, error handlers, ``concurrency_limit``, run with
+failures, every ``on_error``, retries, error handlers, ``concurrency_limit``, dead-letter
+branches (``test_random_chains_with_dead_letters``), run with
 a random ``max_in_flight`` in input order or as completed, and consumed in a random
 way (to the end, or interrupted: break, ``aclose()``, the consumer cancelled, a
 timeout).
@@ -40,7 +41,7 @@ from hypothesis import assume, event, given, note
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from conveyor import ErrorHandler, batch_task, single_task
+from conveyor import ErrorHandler, Failed, batch_task, single_task
 from tests.chaos_helpers import Finallies, frozen_heap, pending_tasks, run_clean
 from tests.helpers import settle
 
@@ -131,6 +132,7 @@ class Example:
     k: int  # interruption after k items
     timeout: float
     seed: int
+    dead_letters: bool = False  # every task sends its final failures to one dead-letter branch
 
 
 FLAVORS_DEFAULT = ("boom", "boom", "boom", "cancel", "stop")
@@ -191,6 +193,7 @@ def examples(
     max_stages: int = 4,
     avoid: frozenset[str] | set[str] = AVOID,
     on_errors: tuple[str, ...] = ("skip", "skip", "fail"),
+    dead_letters: bool = False,
 ) -> Example:
     chain = tuple(draw(st.lists(stage_specs(flavors, avoid, on_errors), min_size=1, max_size=max_stages)))
     n = draw(st.integers(0, 12))
@@ -209,6 +212,7 @@ def examples(
         k=draw(st.integers(0, 5)),
         timeout=draw(st.sampled_from([0.0005, 0.002, 0.01])),
         seed=draw(st.integers(0, 2**16)),
+        dead_letters=dead_letters,
     )
 
 
@@ -287,6 +291,7 @@ class World:
     errors: list[str] = field(default_factory=list)  # wrong arguments seen inside user code
     data_error: DataError | None = None
     data_read: int = 0
+    dead: list[tuple[str, Path]] = field(default_factory=list)  # (task, item) of each dead letter
 
 
 def stage_name(index: int, spec: StageSpec) -> str:
@@ -528,6 +533,7 @@ class StageModel:
     skipped: int = 0
     handled: set[Any] = field(default_factory=set)
     fatal: list[Any] = field(default_factory=list)  # keys whose final failure stops the run
+    dead: list[Path] = field(default_factory=list)  # items sent to the dead-letter branch
     unobserved: list[Path] = field(default_factory=list)  # batch stage: items in no observed batch
 
 
@@ -588,7 +594,11 @@ def model(world: World) -> Model:
                 stage.skipped += len(elements(spec, key))
             elif mode == "replace":
                 stage.outputs.extend(replacement_outputs(spec, key))
-            elif mode == "raise" or spec.on_error == "fail":
+            elif mode == "raise":  # a handler's own failure fails the run, branch or not
+                stage.fatal.append(key)
+            elif ex.dead_letters:  # the branch takes it, whatever on_error says
+                stage.dead.extend(elements(spec, key))
+            elif spec.on_error == "fail":
                 stage.fatal.append(key)
             else:
                 stage.skipped += len(elements(spec, key))
@@ -734,9 +744,9 @@ def check_batches(spec: StageSpec, index: int, log: StageLog, stage: StageModel,
 def check(world: World, m: Model, outcome: Outcome, run_stats: Any) -> None:
     ex = world.ex
     assert not world.errors, world.errors
-    stats = run_stats.stages
     offset = 1 if ex.data in SOURCE_DATA else 0
-    assert len(stats) == len(ex.chain) + offset
+    assert len(run_stats.stages) == len(ex.chain) + offset + ex.dead_letters  # the branch's row comes last
+    stats = run_stats.stages[: len(ex.chain) + offset]
 
     # The error the consumer got, if any, is the original exception of a final failure.
     if outcome.error is not None:
@@ -796,14 +806,15 @@ def check(world: World, m: Model, outcome: Outcome, run_stats: Any) -> None:
         if complete:
             assert dict(log.attempts) == stage.attempts, f"{where}: attempts {dict(log.attempts)} vs model {stage.attempts}"
             assert set(log.handled) == stage.handled
-            figures = (s.items_in, s.items_out, s.calls, s.retries, s.skipped, s.failed, s.finished_calls)
-            model_figures = (len(stage.inputs), len(stage.outputs), len(stage.calls), stage.retries, stage.skipped, 0, len(stage.calls))
-            assert figures == model_figures, f"{where}: stats (in, out, calls, retries, skipped, failed, finished) {figures} vs model {model_figures}"
+            figures = (s.items_in, s.items_out, s.calls, s.retries, s.skipped, s.failed, s.finished_calls, s.dead_lettered)
+            model_figures = (len(stage.inputs), len(stage.outputs), len(stage.calls), stage.retries, stage.skipped, 0,
+                             len(stage.calls), len(stage.dead))
+            assert figures == model_figures, f"{where}: stats (in, out, calls, retries, skipped, failed, finished, dead) {figures} vs model {model_figures}"
         else:
             assert s.finished_calls <= s.calls
             assert s.items_in <= len(stage.inputs)
             assert s.items_out <= len(stage.outputs)
-            assert s.skipped <= s.items_in
+            assert s.skipped + s.dead_lettered <= s.items_in
             assert s.retries <= s.calls * (spec.attempts - 1)
             assert s.failed <= 1
             if upstream_out is not None:
@@ -811,12 +822,28 @@ def check(world: World, m: Model, outcome: Outcome, run_stats: Any) -> None:
         upstream_out = s.items_out
     assert failed_total <= 1
 
+    # Dead letters: each exactly once, each a final failure of the model, all of them at the end.
+    if ex.dead_letters:
+        want_dead = sorted((stage_name(i, spec), p) for i, (spec, st_) in enumerate(zip(ex.chain, m.stages)) for p in st_.dead)
+        event("dead letters: some" if world.dead else "dead letters: none")
+        assert len(set(world.dead)) == len(world.dead), f"an item dead-lettered twice: {world.dead}"
+        assert set(world.dead) <= set(want_dead), f"dead letters the model does not have: {set(world.dead) - set(want_dead)}"
+        if complete:
+            assert sorted(world.dead) == want_dead
+
 
 async def run_example(world: World) -> tuple[Model, Outcome, Any]:
     ex = world.ex
     before = pending_tasks()
     data, source = build_data(world)
     tasks = [build_task(world, i, spec) for i, spec in enumerate(ex.chain)]
+    if ex.dead_letters:
+
+        @single_task
+        def keep(record: Failed[Any]) -> None:
+            world.dead.append((record.task, record.item))
+
+        tasks = [task.with_dead_letters(keep) for task in tasks]
     pipeline = source if source is not None else tasks[0]
     for task in tasks if source is not None else tasks[1:]:
         pipeline = pipeline | task
@@ -867,6 +894,14 @@ def test_random_chains(ex: Example) -> None:
 @given(ex=examples(data_kinds=ALL_DATA, consume=("collect", "iterate", "with")))
 def test_random_chains_to_the_end(ex: Example) -> None:
     """The same, always consumed to the end (or to the run's failure): exact figures."""
+    run_and_check(ex)
+
+
+@_examples(3)
+@given(ex=examples(data_kinds=ALL_DATA, dead_letters=True))
+def test_random_chains_with_dead_letters(ex: Example) -> None:
+    """Every task with a dead-letter branch: final failures go there instead of failing
+    the run or being skipped (an error handler still answers first), each exactly once."""
     run_and_check(ex)
 
 

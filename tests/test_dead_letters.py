@@ -427,3 +427,13 @@ def test_the_progress_frame_shows_dead_letters_only_where_there_are_some() -> No
     lines = frame("p", stream.stats, 1.0, "done", 2)
     counts = [line for line in lines if "in flight" in line]
     assert "dead letters 1" in counts[0] and "dead letters" not in counts[1]
+
+
+def test_one_sink_given_to_several_tasks_is_one_branch() -> None:
+    records, keep = collecting()
+    pipeline = parse.with_dead_letters(keep) | no_threes.with_dead_letters(keep)
+    stream = pipeline(["x", "3", "4"])
+    assert run(stream) == [4]
+    assert [row.name for row in stream.stats.stages] == ["parse", "no_threes", "keep"]
+    assert stream.stats["keep"].items_in == 2
+    assert sorted(node for node in pipeline.graph if str(node).startswith("dead-")) == ["dead-0/stage-0"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.combinators import Combinator
 from conveyor.runtime.branch_nodes import BranchNode
-from conveyor.dead_letters import dead_letter_branches as branches_of, dead_letter_path
+from conveyor.dead_letters import branch_key, dead_letter_branches as branches_of, dead_letter_path
 from conveyor.runtime.checks import checker_for
 from conveyor.runtime.dead_letters import DeadLetterInlet, DeadLetterOutlet
 from conveyor.runtime.inputs import Input, Outlet, open_input
@@ -31,7 +31,9 @@ class Wiring:
         self.inputs: list[Input] = []  # merge's data sources, closed with the run's input
         self._rows = iter(run.stats.stages)  # one per step, in the order they are built
         # One inlet per distinct dead-letter branch; the branches are built last (their rows come last).
-        self._letters = {id(branch): (branch, DeadLetterInlet(run, _window(run))) for branch in branches_of(run.pipeline)}
+        self._letters = {
+            branch_key(branch): (branch, DeadLetterInlet(run, _window(run))) for branch in branches_of(run.pipeline)
+        }
 
     def chain(
         self,
@@ -62,7 +64,7 @@ class Wiring:
                 path=" > ".join(path),
             )
             if step.dead_letters is not None:
-                stage.dead_letters = self._letters[id(step.dead_letters)][1]
+                stage.dead_letters = self._letters[branch_key(step.dead_letters)][1]
             self.run.spawn(stage.pump())
             if previous is not None:
                 previous.downstream = stage  # carrying items on works within a chain
