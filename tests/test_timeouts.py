@@ -193,7 +193,18 @@ async def test_calls_that_finish_in_time_are_untouched() -> None:
         await asyncio.sleep(0.001)
         return x * 2
 
-    assert await fine(range(50)).collect() == [x * 2 for x in range(50)]
+    assert await fine(range(300)).collect() == [x * 2 for x in range(300)]
+
+
+@pytest.mark.usefixtures("clock")
+async def test_stuck_calls_among_many_finished_ones_are_cut_off_each_at_its_own_time() -> None:
+    """A stage's calls share one timer: the ended ones must not hide a stuck one, however
+    many there are (they are dropped as they pile up)."""
+    stuck = {5, 150, 290}
+    slow = single_task(timeout=0.2, on_error="skip_item")(_stuck_on(stuck))
+    stream = slow(range(300))
+    assert await stream.collect() == [x for x in range(300) if x not in stuck]
+    assert stream.stats.stages[0].skipped == 3
 
 
 async def test_closing_the_stream_early_cancels_bounded_calls_quietly() -> None:

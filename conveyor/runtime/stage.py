@@ -43,7 +43,7 @@ from conveyor.runtime.calls import (
     resume,
     unexpected_cancel,
 )
-from conveyor.runtime.deadlines import arm, timeout_error
+from conveyor.runtime.deadlines import Deadlines, timeout_error
 from conveyor.runtime.offload import call_shape
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
@@ -96,7 +96,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         self.interpret: Interpreter = interpreter_for(task, self.shape)
         self.window = max_in_flight if max_in_flight is not None else float("inf")
         self.gate = task.gate  # the task's concurrency_limit, shared by all its runs
-        self.timeout = task.timeout  # armed only for calls that suspend (runtime/deadlines.py)
+        # Armed only for calls that suspend; one timer per stage (runtime/deadlines.py).
+        self.deadlines = Deadlines(run.loop, task.timeout) if task.timeout is not None else None
         # A bucket of this run, or the one shared by the limiter's users (runtime/rate_waits.py).
         self.limiter = task.rate_limit.for_run() if task.rate_limit is not None else None
         if self.limiter is not None:
@@ -178,8 +179,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
                     result = stop.value
                 else:
                     slot = self._open_slot(item, weight, started)
-                    if self.timeout is not None:  # the current task goes on running the call
-                        slot.deadline = arm(self.run.loop, self.timeout, started, asyncio.current_task())  # type: ignore[arg-type]
+                    if self.deadlines is not None:  # the current task goes on running the call
+                        slot.deadline = self.deadlines.arm(started, asyncio.current_task())  # type: ignore[arg-type]
                     if adopted:  # the adopting task continues it: no pump hand-over to account for
                         return Suspended(result, yielded, slot, context)
                     return self._suspended(result, yielded, slot, context)
@@ -244,8 +245,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
             carrier = run.loop.create_task(Carrier(self._carry(result, slot), result), context=context)
             run.tasks.add(carrier)
             carrier.add_done_callback(run.supervise)
-            if self.timeout is not None:
-                slot.deadline = arm(run.loop, self.timeout, slot.started, carrier)
+            if self.deadlines is not None:
+                slot.deadline = self.deadlines.arm(slot.started, carrier)
             return
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = drain(result)
@@ -256,8 +257,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         task = run.loop.create_task(result, context=context)
         run.tasks.add(task)
         task.add_done_callback(functools.partial(self._on_call_done, slot))
-        if self.timeout is not None:
-            slot.deadline = arm(run.loop, self.timeout, slot.started, task)
+        if self.deadlines is not None:
+            slot.deadline = self.deadlines.arm(slot.started, task)
 
     async def _carry(self, call: Coroutine[Any, Any, Any], slot: Slot) -> None:
         run = self.run
@@ -413,6 +414,8 @@ class Stage(Pump, Recovery, WaitingOutlet):
         if self.gate is not None and self.running:
             self.gate.release(self.running)
         self.running = 0
+        if self.deadlines is not None:
+            self.deadlines.close()  # no timer outlives the run
 
     def __repr__(self) -> str:
         return f"<Stage {self.task.name!r} running={self.running} held={self.pending_weight + len(self.ready)}>"
