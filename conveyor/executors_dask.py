@@ -9,7 +9,8 @@ imported when a run opens its first session, never with conveyor.
 - Every submit has a fresh key (the task's name and a random suffix), so a retry
   runs again and Dask never hands back a cached result or failure.
 - The function and each side input go to the cluster once per run
-  (``scatter(broadcast=True)``); calls refer to them by key.
+  (as a task returning them, which the scheduler can run again if the workers
+  holding them die); calls refer to them by key and each worker fetches them once.
 - A ``per_worker`` side input is made on each Dask worker on its first call there
   and closed on every worker when the run ends.
 - When the run stops (closed, failed, cancelled), the calls still on the cluster
@@ -102,8 +103,8 @@ class DaskSession(Session):
         self.spec = spec
         self.client = client
         self.owned = owned  # the client made for this session (closed at the end), or None
-        self.fn: Any = spec.fn  # the function as calls send it: its scattered future
-        self.scattered: list[Any] = []  # side inputs and the function, released at the end
+        self.fn: Any = spec.fn  # the function as calls send it: the future of its value on the cluster
+        self.scattered: list[Any] = []  # the futures of the side inputs and the function, released at the end
         self.outstanding: set[Any] = set()  # submitted, not yet awaited to the end
         self.tokens: list[str] = []  # per-worker side inputs to close on every worker
         self.submitted = 0  # calls sent to the cluster (each with a fresh key)
@@ -115,7 +116,7 @@ class DaskSession(Session):
 
     async def share_function(self, fn: Callable[..., Any]) -> Any:
         _check_pickles(fn, self.spec.task_name, "its function")
-        return await self._scatter(fn)
+        return self._put(fn, "function")
 
     async def share(self, param: str, value: Any) -> Any:
         """Send a side input (or a per-worker handle) to every worker, once per run."""
@@ -124,12 +125,16 @@ class DaskSession(Session):
         if isinstance(value, PerWorker):
             self.tokens.append(value.token)
         _check_pickles(value, self.spec.task_name, f"side input {param!r}")
-        return await self._scatter(value)
+        return self._put(value, param)
 
-    async def _scatter(self, value: Any) -> Any:
-        # A one-item list: scatter sends a dict's or list's items one by one otherwise.
-        # hash=False: a fresh key, so two runs never share (or release) each other's data.
-        [future] = await self.client.scatter([value], broadcast=True, hash=False)
+    def _put(self, value: Any, what: str) -> Any:
+        # A task that returns the value, rather than scatter(): the scheduler keeps the task,
+        # so if every worker holding the value dies it is made again, where scattered data
+        # would be lost for good (and every later call cancelled for a lost dependency).
+        # Boxed, so that Dask does not look inside the value for tasks or futures; a fresh
+        # key, so two runs never share (or release) each other's data.
+        key = f"conveyor-input-{self.spec.task_name}-{what}-{uuid.uuid4().hex}"
+        future = self.client.submit(_unbox, _Box(value), key=key, pure=False)
         self.scattered.append(future)
         return future
 
@@ -144,7 +149,7 @@ class DaskSession(Session):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         if args and args[0] is self.spec.fn:
-            args = (self.fn, *args[1:])  # run_call(fn, ...): the function by its scattered key
+            args = (self.fn, *args[1:])  # run_call(fn, ...): the function by its key on the cluster
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
         if not self.to_submit:
@@ -262,7 +267,7 @@ class DaskSession(Session):
 
     async def aclose(self) -> None:
         """Cancel what is still on the cluster, close per-worker values, release the
-        scattered data, close the client made for this session."""
+        side inputs, close the client made for this session."""
         if self.closed:
             return
         self.closed = True
@@ -308,6 +313,22 @@ def _copy(exc: Exception) -> Exception:
         clone = RuntimeError(f"{type(exc).__name__}: {exc}")
     clone.__cause__ = exc
     return clone
+
+
+class _Box:
+    """A side input (or the function) on its way to the cluster, opaque to Dask."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _Box, (self.value,)
+
+
+def _unbox(box: _Box) -> Any:
+    return box.value
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

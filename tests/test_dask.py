@@ -204,22 +204,17 @@ async def test_a_side_input_goes_to_the_cluster_once_per_run(cluster: LocalClust
     def scale(x: int, config: dict[str, Any]) -> int:
         return x * config["factor"]
 
-    scatters: list[Any] = []
-    original = Client._scatter
-
-    async def counting(self: Client, data: Any, *args: Any, **kwargs: Any) -> Any:
-        scatters.append(data)
-        return await original(self, data, *args, **kwargs)
-
-    Client._scatter = counting  # type: ignore[method-assign]
+    keys: list[str] = []
+    cluster.scheduler.add_plugin(_KeyRecorder(keys), name="record-inputs")
     try:
         task = single_task(executor=dask, task_name="scale")(scale).with_inputs(config=big)
         assert await task(range(30)).collect() == [3 * x for x in range(30)]
         assert await task(range(5)).collect() == [3 * x for x in range(5)]
     finally:
-        Client._scatter = original  # type: ignore[method-assign]
-    sent = [data[0] for data in scatters if data and data[0] == big]
-    assert len(sent) == 2  # once per run, not once per call
+        cluster.scheduler.remove_plugin(name="record-inputs")
+    sent = [key for key in keys if key.startswith("conveyor-input-scale-config-")]
+    assert len(sent) == 2 and len(set(sent)) == 2  # once per run, not once per call
+    assert len([key for key in keys if key.startswith("scale-")]) == 35  # the calls, which refer to it
 
 
 async def test_closing_the_stream_cancels_outstanding_futures(cluster: LocalCluster, dask: DaskExecutor) -> None:
@@ -382,3 +377,20 @@ def test_the_executor_is_importable_without_importing_dask() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def die_once(x: int, marks: str) -> int:
+    mark = Path(marks) / f"died-{x}"
+    if x == 3 and not mark.exists():
+        mark.touch()
+        os._exit(3)  # only the first attempt dies
+    return x
+
+
+async def test_a_dead_worker_is_retried_by_policy_with_a_fresh_key(process_cluster: LocalCluster, tmp_path: Path) -> None:
+    dask = DaskExecutor(process_cluster.scheduler_address)
+    task = single_task(executor=dask, concurrency_limit=2, retry_attempts=2, retry_delay=0.05, task_name="again")(die_once)
+    stream = task.with_inputs(marks=str(tmp_path))(range(6))
+    assert await asyncio.wait_for(stream.collect(), 120) == [0, 1, 2, 3, 4, 5]
+    assert stream.stats.stages[0].retries >= 1
+    assert not await settle()
