@@ -69,7 +69,13 @@ class PoolSession(Session):
         if running:  # their outcomes went to nobody (the calls were cancelled): only wait
             await asyncio.gather(*running, return_exceptions=True)
         if self.owned:
-            self.pool.shutdown(wait=False, cancel_futures=True)  # idle now: the workers exit
+            # Join the workers (off the loop: it blocks), so what they hold is released
+            # before the run returns. A shutdown without waiting first would make this
+            # one return at once: the pool forgets its workers on the first shutdown.
+            await asyncio.to_thread(_shut_down, self._owned_pools())
+
+    def _owned_pools(self) -> list[Executor]:
+        return [self.pool]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of task {self.spec.task_name!r}>"
@@ -122,11 +128,8 @@ class ProcessSession(PoolSession):
         self.old_pools.append(self.pool)
         self.pool = ProcessPoolExecutor(max_workers=_workers(self.spec, os.cpu_count() or 1))
 
-    async def aclose(self) -> None:
-        await super().aclose()
-        if self.owned:
-            # Joining the workers blocks: do it off the loop.
-            await asyncio.to_thread(_shut_down, [self.pool, *self.old_pools])
+    def _owned_pools(self) -> list[Executor]:
+        return [self.pool, *self.old_pools]
 
 
 def _run_pickled(payload: bytes) -> bytes:
@@ -146,7 +149,7 @@ def _run_pickled(payload: bytes) -> bytes:
 
 def _shut_down(pools: list[Executor]) -> None:
     for pool in pools:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _workers(spec: SessionSpec, default: int) -> int:
