@@ -3,7 +3,6 @@ process (Dask workers: tests/test_dask.py), closed at the end of the run."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
