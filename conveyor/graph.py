@@ -64,8 +64,9 @@ def dead_letter_node(index: int) -> str:
 
 def _add_dead_letters(graph: nx.DiGraph, order: list[int]) -> None:
     """Each distinct dead-letter branch once (``dead-0/stage-0`` ...), after the rest
-    (the order of the run's figures), with a ``dead_letter`` edge from every task that
-    sends it records (``type``: ``Failed[In]`` of that task)."""
+    (the order of the run's figures), its nodes marked ``dead_letters`` (the branch's
+    name), with a ``dead_letter`` edge from every task that sends it records
+    (``type``: ``Failed[In]`` of that task)."""
     from conveyor.dead_letters import Failed, branch_key
 
     starts: dict[tuple[int, ...], str] = {}
@@ -79,6 +80,8 @@ def _add_dead_letters(graph: nx.DiGraph, order: list[int]) -> None:
             starts[key] = prefix + stage_node(0)
             _add_chain(graph, branch.stages, branch.junctions, prefix, node, order)
             graph.remove_edge(node, starts[key])  # drawn as the dead-letter edge below
+            for member in [n for n in graph if str(n).startswith(prefix)]:
+                graph.nodes[member]["dead_letters"] = branch.name  # a dead-letter branch's own node
         graph.add_edge(
             node, starts[key], kind="dead_letter", type=Failed[task.types.input],  # type: ignore[name-defined]
             mismatch=None,

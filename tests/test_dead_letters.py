@@ -357,6 +357,8 @@ def test_the_graph_has_dead_letter_edges_of_their_own_kind() -> None:
     assert len(dead) == 3
     assert str(dead[0][2]["type"]) .endswith("Failed[str]")
     assert graph.nodes["dead-0/stage-0"]["task"].name == "keep"
+    assert graph.nodes["dead-0/stage-0"]["dead_letters"] == "keep"
+    assert "dead_letters" not in graph.nodes["stage-0"]
     assert not [e for e in graph.in_edges("dead-0/stage-0", data="kind") if e[2] == "items"]
     dot = pipeline.to_dot()
     assert "dead letters: Failed[str]" in dot and "dead letters: Failed[int]" in dot
