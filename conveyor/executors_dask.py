@@ -361,7 +361,7 @@ def _on_this_loop(client: Any) -> bool:
 def _check_pickles(value: Any, task_name: str, what: str) -> None:
     """Dask sends functions and data with cloudpickle: check before any item, naming the task
     and the part (an in-process cluster would not pickle, and a real one fails later)."""
-    import cloudpickle  # type: ignore[import-untyped]  # comes with distributed
+    import cloudpickle  # comes with distributed (untyped: see mypy.ini)
 
     try:
         cloudpickle.dumps(value)
