@@ -169,9 +169,7 @@ class Recovery:
             task.name, describe_input(task, slot.item), attempt, exc,
             extra={"task_name": task.name},
         )
-        exc.add_note(failure_note(task, slot.item, attempt))
-        if self.path:
-            exc.add_note(f"conveyor: in {self.path}")
+        self._add_failure_notes(exc, slot.item, attempt)
         self._keep_record(slot.item, exc, attempt)
         self.run.fail(exc)
 
@@ -186,11 +184,15 @@ class Recovery:
             task.name, describe_input(task, slot.item), attempt, exc,
             extra={"task_name": task.name},
         )
-        exc.add_note(failure_note(task, slot.item, attempt))
-        if self.path:
-            exc.add_note(f"conveyor: in {self.path}")
+        self._add_failure_notes(exc, slot.item, attempt)
         self.stats.dead_lettered += slot.weight
         inlet.offer(records_for(task, slot.item, exc, attempt, self.path), self, slot)  # type: ignore[arg-type]  # self is the Stage
+
+    def _add_failure_notes(self, exc: Exception, item: Any, attempt: int) -> None:
+        """The task, the item, the attempt, and the branch the task sits in."""
+        exc.add_note(failure_note(self.task, item, attempt))
+        if self.path:
+            exc.add_note(f"conveyor: in {self.path}")
 
     def _keep_record(self, item: Any, exc: Exception, attempt: int) -> None:
         """A final failure no branch takes: kept for ``stream.failures``."""
