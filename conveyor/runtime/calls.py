@@ -74,7 +74,7 @@ async def drain(results: Any) -> list[Any]:
 
 
 class Carrier(collections.abc.Coroutine[Any, Any, None]):
-    """The coroutine of a carrying task, wrapping ``Stage._carry(call, ...)``.
+    """The coroutine of a carrying task, wrapping ``_drive(stage, call, ...)`` (runtime/carrying.py).
 
     If the task is cancelled before its first step (the run stopped at once), the
     user's coroutine is closed too, instead of being garbage collected "never awaited".

@@ -14,7 +14,8 @@ bounded per stage whatever the length of the stream.
 
 Calls that need no waiting (sync functions, generators, coroutines that finish
 without suspending) run inline in the pump: no task and no extra hop per item. See
-runtime/pump.py for what happens when a coroutine call suspends, and
+runtime/pump.py for what happens when a coroutine call suspends,
+runtime/carrying.py for the calls that run in tasks and carry items on, and
 runtime/recovery.py for retries, error handlers and policies after a failure.
 """
 
@@ -22,9 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable
 from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,22 +34,20 @@ from conveyor.invoke import CallShape
 from conveyor.runtime.batching import Batching, MarkedBatch
 from conveyor.runtime.blocking import blocking_threshold, report_blocking
 from conveyor.runtime.calls import (
-    Carrier,
     Slot,
     Suspended,
-    drain,
     not_prepared,
     raised_by_user_code,
-    resume,
     unexpected_cancel,
 )
-from conveyor.runtime.deadlines import Deadlines, timeout_error
+from conveyor.runtime.deadlines import Deadlines
 from conveyor.runtime.offload import call_shape
+from conveyor.runtime.carrying import Carrying
 from conveyor.runtime.pump import Pump
 from conveyor.runtime.recovery import Recovery
 from conveyor.runtime.checks import ItemChecker
-from conveyor.runtime.groups import NOTHING, Leading, encode_placed, encoded
-from conveyor.runtime.inputs import EMPTY, END, Outlet, WaitingOutlet, awaited
+from conveyor.runtime.groups import Leading, encode_placed, encoded
+from conveyor.runtime.inputs import EMPTY, END, Outlet, WaitingOutlet
 from conveyor.runtime.outcomes import Interpreter, interpreter_for
 from conveyor.runtime.stats import StageStats
 from conveyor.task import BatchTask, Task
@@ -61,13 +59,9 @@ __all__ = ["Stage"]
 
 T = TypeVar("T")
 
-#: After this many eager calls in a row that suspended, a stage starts calls as tasks.
-EAGER_GIVE_UP = 8
-#: A stage starting calls as tasks tries one eager call this often, to notice a change.
-EAGER_PROBE_EVERY = 256
 
 
-class Stage(Pump, Recovery, WaitingOutlet):
+class Stage(Pump, Carrying, Recovery, WaitingOutlet):
     def __init__(
         self,
         run: Run,
@@ -238,130 +232,6 @@ class Stage(Pump, Recovery, WaitingOutlet):
             self.gate.running += 1
         return slot
 
-    def _spawn_call(self, slot: Slot, result: Any, context: contextvars.Context) -> None:
-        run = self.run
-        if type(result) is CoroutineType and self.downstream is not None:
-            # The task runs the call, then carries its output into the next stage.
-            carrier = run.loop.create_task(Carrier(self._carry(result, slot), result), context=context)
-            run.tasks.add(carrier)
-            carrier.add_done_callback(run.supervise)
-            if self.deadlines is not None:
-                slot.deadline = self.deadlines.arm(slot.started, carrier)
-            return
-        if self.shape is CallShape.ASYNC_ITERATOR:
-            result = drain(result)
-        elif not asyncio.iscoroutine(result):
-            result = awaited(result)  # a Future or other awaitable from a user function
-        # The user's coroutine is the task's own (never a wrapper's argument), so a task
-        # cancelled before its first step leaves no "never awaited" coroutine behind.
-        task = run.loop.create_task(result, context=context)
-        run.tasks.add(task)
-        task.add_done_callback(functools.partial(self._on_call_done, slot))
-        if self.deadlines is not None:
-            slot.deadline = self.deadlines.arm(slot.started, task)
-
-    async def _carry(self, call: Coroutine[Any, Any, Any], slot: Slot) -> None:
-        run = self.run
-        me = asyncio.current_task()
-        try:
-            await _drive(self, call, slot)  # the call runs in this task's own context
-        finally:
-            run.tasks.discard(me)
-
-    def _adopt_downstream(self) -> tuple[Stage, Suspended] | None:
-        """Fusion: the task that just finished a call takes the next waiting item of
-        the following stage and runs that call itself, instead of leaving it to the
-        next stage's pump and a new task. One task can so carry an item through a
-        chain of stages, as ``asyncio.gather`` of a chain would.
-
-        Calls that finish inline are carried further right here; the first one that
-        suspends is returned, for the caller's loop (`_drive`) to await."""
-        stage = self.downstream
-        while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
-            gate = stage.gate  # _no_room(1), inlined: this runs once per carried call
-            if (gate is not None and gate.running >= gate.limit) or stage.pending_weight + len(stage.ready) >= stage.window:
-                return None
-            item = stage.upstream.get_nowait()
-            if item is EMPTY or item is END:
-                return None
-            if item is NOTHING:
-                stage.pass_nothing()
-                return None
-            suspended = stage._start(item, 1, adopted=True)
-            if suspended is not None:
-                return stage, suspended
-            stage = stage.downstream  # done inline: carry its output further
-        return None
-
-    def _on_call_done(self, slot: Slot, task: asyncio.Task[Any]) -> None:
-        self.run.tasks.discard(task)
-        if task.cancelled():
-            if not self.run.stopping:  # user code raised CancelledError (or the timeout did): a failure
-                if slot.deadline is not None and slot.deadline.end():
-                    self._after_failure(slot, timeout_error(self.task, slot.item, 1, None))
-                else:
-                    self._after_failure(slot, unexpected_cancel(self.task, asyncio.CancelledError()))
-            return
-        if slot.deadline is not None:
-            slot.deadline.end()
-        exc = task.exception()
-        if exc is None:
-            self._succeed(slot, task.result())
-        elif isinstance(exc, Exception):
-            self._after_failure(slot, exc)
-        else:  # KeyboardInterrupt and friends are not task failures
-            self.run.fail(exc)
-
-    def _try_eager(self) -> bool:
-        """Run this coroutine's first step inline? Stages whose calls keep suspending
-        stop trying (a hand-over costs an event-loop turn) and probe now and then."""
-        if self._eager:
-            return True
-        self._calls_since_probe += 1
-        if self._calls_since_probe < EAGER_PROBE_EVERY:
-            return False
-        self._calls_since_probe = 0
-        return True
-
-    def _suspended(
-        self, coroutine: Coroutine[Any, Any, Any], yielded: Any, slot: Slot, context: contextvars.Context
-    ) -> Suspended:
-        self._suspended_in_a_row += 1
-        if self._suspended_in_a_row >= EAGER_GIVE_UP:
-            self._eager = False
-        return Suspended(coroutine, yielded, slot, context)
-
-    async def _continue(self, suspended: Suspended) -> None:
-        await _drive(self, resume(suspended), suspended.slot)
-
-    async def _settle(self, call: Awaitable[Any], slot: Slot) -> bool:
-        """Await a started call in the current task and settle it. True if it
-        succeeded and its outputs may be carried on downstream."""
-        try:
-            result = await call
-        except Exception as exc:
-            if slot.deadline is not None:
-                slot.deadline.end()
-            self._after_failure(slot, exc)
-            return False
-        except asyncio.CancelledError as exc:
-            if slot.deadline is not None and slot.deadline.end():  # cancelled by its timeout
-                self._after_failure(slot, timeout_error(self.task, slot.item, 1, exc))
-                return False
-            if not raised_by_user_code():
-                raise
-            self._after_failure(slot, unexpected_cancel(self.task, exc))
-            return False
-        except BaseException as exc:
-            if slot.deadline is not None:
-                slot.deadline.end()
-            self._stop_run_with(exc)
-            return False
-        if slot.deadline is not None:
-            slot.deadline.end()
-        self._succeed(slot, result)
-        return self.downstream is not None
-
     def _checked(self, result: Any) -> list[Any]:
         """One call's output items; ItemTypeError if item checks are on and one is wrong
         (a wrong item is a failure of the stage that made it)."""
@@ -419,15 +289,3 @@ class Stage(Pump, Recovery, WaitingOutlet):
 
     def __repr__(self) -> str:
         return f"<Stage {self.task.name!r} running={self.running} held={self.pending_weight + len(self.ready)}>"
-
-
-async def _drive(stage: Stage, call: Awaitable[Any], slot: Slot) -> None:
-    """Settle a started call, then carry items down the chain, in one flat loop:
-    the stack (and so the user's own recursion room) never grows with the chain."""
-    while await stage._settle(call, slot):
-        carried = stage._adopt_downstream()
-        if carried is None:
-            return
-        stage, suspended = carried
-        call, slot = resume(suspended), suspended.slot
-
