@@ -24,6 +24,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from conveyor import DaskExecutor, ErrorHandler, batch_task, per_worker, single_task  # noqa: E402
 from tests.helpers import settle  # noqa: E402
+from tests.worker_functions import double, fail_first_time, fail_on_odd, sleepy, times, total  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +49,6 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
     return bool(predicate())
 
 
-def double(x: int) -> int:
-    return 2 * x
-
-
-def times(x: int, factor: int) -> int:
-    return factor * x
-
-
 def where(x: int) -> tuple[int, int]:
     return x, threading.get_ident()
 
@@ -64,29 +57,6 @@ def spread(x: int) -> Iterator[Any]:
     yield x
     yield None  # dropped, as inline
     yield -x
-
-
-def total(xs: list[int]) -> list[int]:
-    return [sum(xs)] * len(xs)
-
-
-def fail_on_odd(x: int) -> int:
-    if x % 2:
-        raise ValueError(f"odd {x}")
-    return x
-
-
-def fail_first_time(x: int, marks: str) -> int:
-    mark = Path(marks) / str(x)
-    if not mark.exists():
-        mark.touch()
-        raise ConnectionError(f"flaky {x}")
-    return x
-
-
-def sleepy(x: float) -> float:
-    time.sleep(x)
-    return x
 
 
 # -- what holds inline holds on Dask ---------------------------------------------------------

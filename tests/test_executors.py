@@ -21,6 +21,7 @@ import pytest
 
 from conveyor import ErrorHandler, batch_task, single_task
 from tests.helpers import settle
+from tests.worker_functions import double, fail_first_time, fail_on_odd, sleepy, times, total
 
 EXECUTORS = ["thread", "process", "user-threads", "user-processes"]
 WHERE = contextvars.ContextVar("WHERE", default="unset")
@@ -42,42 +43,10 @@ def executor(request: pytest.FixtureRequest, user_pools: dict[str, Executor]) ->
     return user_pools.get(name, name)
 
 
-def double(x: int) -> int:
-    return 2 * x
-
-
-def times(x: int, factor: int) -> int:
-    return factor * x
-
-
 def spread(x: int) -> Iterator[Any]:
     yield x
     yield None  # dropped, as inline
     yield (x, os.getpid(), threading.get_ident())
-
-
-def total(xs: list[int]) -> list[int]:
-    return [sum(xs)] * len(xs)
-
-
-def fail_on_odd(x: int) -> int:
-    if x % 2:
-        raise ValueError(f"odd {x}")
-    return x
-
-
-def fail_first_time(x: int, marks: str) -> int:
-    """Fails on the first attempt for each item (a file remembers it, across processes)."""
-    mark = Path(marks) / str(x)
-    if not mark.exists():
-        mark.touch()
-        raise ConnectionError(f"flaky {x}")
-    return x
-
-
-def sleepy(x: float) -> float:
-    time.sleep(x)
-    return x
 
 
 async def test_results_match_inline_in_order(executor: Any) -> None:
