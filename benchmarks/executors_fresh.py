@@ -7,6 +7,8 @@
 - W9, CPU: a pure-Python function of about 5 ms, 400 items, ``executor="process"`` on
   the machine's cores, against the same task inline. Target: at least 1.7x faster.
   ``w9-pool`` is the bare ProcessPoolExecutor for reference (the ceiling of the pool).
+- W9-short: the same with calls of about 50 µs, 20,000 items (``w9-short-process``,
+  ``w9-short-inline``): where batching process calls matters most. No target.
 - W1 inline A/B (the blocking-call check on the hot path): 3 chained stages, 100k items,
   sync (``w1-sync``) and async (``w1-async``), to run from two checkouts alternately.
 """
@@ -23,6 +25,7 @@ from typing import Any
 N8, DELAY8, WORKERS8 = 2_000, 0.01, 32
 N9 = 400
 CPU_STEPS = 80_000  # W9's call: about 5 ms, as the workload says (see cpu_step)
+N9_SHORT, SHORT_STEPS = 20_000, 800  # W9-short: calls of about 50 µs
 N1 = 100_000
 
 
@@ -99,11 +102,19 @@ def cpu_step(seed: int) -> int:
     return value
 
 
-def _w9(executor: str) -> float:
+def short_step(seed: int) -> int:
+    """About 50 µs of the same arithmetic."""
+    value = seed
+    for step in range(SHORT_STEPS):
+        value = (value * 31 + step) % 1_000_003
+    return value
+
+
+def _w9(executor: str, fn: Callable[[int], int] = cpu_step, items: int = N9) -> float:
     from conveyor import single_task
 
-    task = single_task(executor=executor, task_name="cpu")(cpu_step)  # type: ignore[call-overload]
-    return _timed(lambda: task(range(N9)).collect())
+    task = single_task(executor=executor, task_name="cpu")(fn)  # type: ignore[call-overload]
+    return _timed(lambda: task(range(items)).collect())
 
 
 def w9_pool() -> float:
@@ -126,6 +137,14 @@ def w9_process() -> float:
 
 def w9_inline() -> float:
     return _w9("inline")
+
+
+def w9_short_process() -> float:
+    return _w9("process", short_step, N9_SHORT)
+
+
+def w9_short_inline() -> float:
+    return _w9("inline", short_step, N9_SHORT)
 
 
 def _w1(is_async: bool) -> float:
@@ -156,6 +175,8 @@ CASES: dict[str, Callable[[], float]] = {
     "w9-process": w9_process,
     "w9-inline": w9_inline,
     "w9-pool": w9_pool,
+    "w9-short-process": w9_short_process,
+    "w9-short-inline": w9_short_inline,
     "w1-sync": w1_sync,
     "w1-async": w1_async,
 }

@@ -60,6 +60,7 @@ class SessionSpec:
     fn: Callable[..., Any]  # the user's function (bound to its instance for a method)
     concurrency_limit: int | None  # the task's limit: the pool size, when the backend makes a pool
     defined_at: str  # "file:line", for error messages
+    timeout: float | None = None  # the task's limit per call, in seconds (a call's wait counts)
 
 
 class Session(abc.ABC):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 
 def double(x: int) -> int:
@@ -37,3 +38,42 @@ def fail_first_time(x: int, marks: str) -> int:
 def sleepy(x: float) -> float:
     time.sleep(x)
     return x
+
+
+class CarriesALock(Exception):
+    """An exception that cannot travel back from a worker process (a lock does not pickle)."""
+
+    def __init__(self, message: str) -> None:
+        import threading
+
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable(x: int) -> int:
+    raise CarriesALock(f"bad {x}")
+
+
+def die_on_a_thousand(x: int) -> int:
+    if x == 1_000:
+        import os
+
+        os._exit(1)  # the worker process dies without a word
+    return x
+
+
+class CountsItsPickling:
+    """A side input that counts, in this process, how often it is pickled."""
+
+    pickled = 0
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        type(self).pickled += 1
+        return CountsItsPickling, (self.factor,)
+
+
+def scaled(x: int, by: CountsItsPickling) -> int:
+    return x * by.factor

@@ -34,16 +34,16 @@ def call_shape(task: Task[Any, Any]) -> CallShape:
 
 
 def backend_for(spec: object) -> Backend:
-    from conveyor.runtime import pools
+    from conveyor.runtime import backends
 
     if isinstance(spec, Backend):
         return spec
     if spec == "thread":
-        return pools.ThreadBackend()
+        return backends.ThreadBackend()
     if spec == "process":
-        return pools.ProcessBackend()
+        return backends.ProcessBackend()
     assert isinstance(spec, Executor), spec  # checked at decoration
-    return pools.UserExecutorBackend(spec)
+    return backends.UserExecutorBackend(spec)
 
 
 async def offloaded_call(
@@ -55,7 +55,7 @@ async def offloaded_call(
     """Open the task's session (registered with the run at once, so it is closed even if
     what follows fails), send its side inputs, and return the per-call callable."""
     fn = task.invoker.fn
-    spec = SessionSpec(task.name, fn, task.concurrency_limit, task.defined_at)
+    spec = SessionSpec(task.name, fn, task.concurrency_limit, task.defined_at, task.timeout)
     session = await backend_for(task.executor).open(spec)
     sessions.append(session)
     extra = tuple([await session.share(name, value) for name, value in positional])

@@ -1,0 +1,143 @@
+"""executor="process" sends calls to the pool in batches sized from how long calls take:
+each call keeps its own result, failure and cancellation, and nothing is lost when a
+worker dies in the middle of a batch. A pool that counts what it is sent (a real
+ProcessPoolExecutor) shows the batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pytest
+
+from conveyor import single_task
+from conveyor.runtime.processes import WorkerTraceback
+from tests.helpers import settle
+from tests.worker_functions import (
+    CarriesALock,
+    CountsItsPickling,
+    die_on_a_thousand,
+    double,
+    fail_on_odd,
+    raise_unpicklable,
+    scaled,
+)
+
+
+class CountingPool(ProcessPoolExecutor):
+    """A real process pool that records how many calls each submission carries."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers)
+        self.batches: list[int] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.batches.append(len(args[-1]))  # the session sends one list of calls per submit
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.fixture
+def pool() -> Iterator[CountingPool]:
+    pool = CountingPool(2)
+    yield pool
+    pool.shutdown()
+
+
+async def test_short_calls_travel_in_batches_and_each_keeps_its_result(pool: CountingPool) -> None:
+    stream = single_task(executor=pool)(double)(range(3_000))
+    assert await stream.collect() == [2 * x for x in range(3_000)]
+    assert sum(pool.batches) == 3_000  # every call sent once
+    assert len(pool.batches) < 3_000 / 4 and max(pool.batches) > 1
+    assert pool.batches[:4] == [1, 1, 1, 1]  # until a call has been timed, one at a time
+    assert stream.stats.stages[0].calls == 3_000
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+async def test_in_a_batch_each_call_keeps_its_own_failure(pool: CountingPool, ordered: bool) -> None:
+    task = single_task(executor=pool, on_error="skip_item")(fail_on_odd)
+    stream = task(range(2_000)) if ordered else task.as_completed(range(2_000))
+    out = await stream.collect()
+    assert (out if ordered else sorted(out)) == list(range(0, 2_000, 2))
+    assert stream.stats.stages[0].skipped == 1_000
+    assert max(pool.batches) > 1
+
+
+async def test_a_task_with_a_timeout_sends_its_calls_one_by_one(pool: CountingPool) -> None:
+    # A sibling in a batch would count against a call's time limit.
+    stream = single_task(executor=pool, timeout=60)(double)(range(300))
+    assert await stream.collect() == [2 * x for x in range(300)]
+    assert pool.batches == [1] * 300
+
+
+async def test_a_failure_carries_the_workers_traceback_as_its_cause() -> None:
+    with pytest.raises(ValueError, match="odd 1") as info:
+        await single_task(executor="process")(fail_on_odd)([0, 1]).collect()
+    cause = info.value.__cause__
+    assert isinstance(cause, WorkerTraceback)
+    assert "fail_on_odd" in str(cause) and 'raise ValueError(f"odd {x}")' in str(cause)
+
+
+async def test_an_exception_that_does_not_pickle_comes_back_as_the_pickling_error() -> None:
+    with pytest.raises(TypeError, match="pickle") as info:
+        await single_task(executor="process", task_name="raiser")(raise_unpicklable)([7]).collect()
+    notes = "\n".join(info.value.__notes__)
+    assert f"raised {CarriesALock.__name__}: bad 7, which does not pickle" in notes
+    assert "raise_unpicklable" in notes  # the worker's traceback of the original
+    assert "task 'raiser'" in notes
+
+
+async def test_a_worker_that_dies_in_a_batch_loses_no_item_silently() -> None:
+    # Every item is delivered or counted as skipped; the calls queued in the session
+    # when the pool broke go to a fresh pool.
+    stream = single_task(executor="process", on_error="skip_item")(die_on_a_thousand)(range(2_000))
+    out = await stream.collect()
+    skipped = stream.stats.stages[0].skipped
+    assert 1_000 not in out and out == sorted(out)
+    assert len(out) + skipped == 2_000
+    assert skipped > 1  # the batches in the broken pool failed together
+    assert out[-1] == 1_999  # the run went on after the pool broke
+    assert not await settle()
+
+
+async def test_a_passed_in_pool_that_breaks_fails_the_calls_left() -> None:
+    with ProcessPoolExecutor(2) as pool:
+        stream = single_task(executor=pool, on_error="skip_item")(die_on_a_thousand)(range(2_000))
+        out = await stream.collect()
+        assert 1_000 not in out and out == sorted(out)
+        assert len(out) + stream.stats.stages[0].skipped == 2_000
+    with pytest.raises(BrokenProcessPool):
+        await single_task(executor=pool)(double)([1]).collect()
+
+
+async def test_side_inputs_and_the_function_are_pickled_once_per_run_not_per_call(pool: CountingPool) -> None:
+    CountsItsPickling.pickled = 0
+    task = single_task(executor=pool)(scaled).with_inputs(by=CountsItsPickling(3))
+    assert await task(range(500)).collect() == [3 * x for x in range(500)]
+    assert CountsItsPickling.pickled <= 2  # checked when shared, then the session's table once
+    assert len(pool.batches) > 1  # while the table travelled with several batches
+
+
+async def test_breaking_out_sends_no_more_calls(pool: CountingPool) -> None:
+    task = single_task(executor=pool)(double)
+    async for first in task(range(100_000), max_in_flight=100):
+        assert first == 0
+        break
+    assert not await settle()
+    assert sum(pool.batches) <= 150  # the window's worth, not the stream
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+async def test_batches_and_the_shared_table_work_in_spawned_workers(method: str) -> None:
+    # Workers that start afresh (spawn; forkserver, the default from Python 3.14 on)
+    # import what a batch needs by name: the function, the side input, conveyor's runner.
+    import multiprocessing
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as pool:
+        task = single_task(executor=pool)(scaled).with_inputs(by=CountsItsPickling(5))
+        assert await task(range(1_000)).collect() == [5 * x for x in range(1_000)]
+        failing = single_task(executor=pool, on_error="skip_item")(fail_on_odd)
+        stream = failing(range(1_000))
+        assert await stream.collect() == list(range(0, 1_000, 2))
+        assert stream.stats.stages[0].skipped == 500
