@@ -28,6 +28,7 @@ from conveyor.combinators import (
     check_branches,
     check_predicate,
     first_parameter,
+    distinct_labels,
     label_of,
     narrowed_by_predicate,
 )
@@ -361,7 +362,7 @@ def _build(
     branches = tuple(as_branch(kind, index, part) for index, part in enumerate(parts))
     check_branches(kind, branches, minimum=minimum)
     combinator = Combinator(
-        kind, branches, labels or tuple(label_of(b) for b in branches), caller_site(3),
+        kind, branches, labels or distinct_labels([label_of(b) for b in branches]), caller_site(3),
         router=router, narrowed=narrowed, narrows_rest=narrows_rest, rule=rule,
         accepts=accepts, has_default=has_default,
     )

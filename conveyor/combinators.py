@@ -242,6 +242,17 @@ def label_of(branch: Pipeline[Any, Any]) -> str:
     return branch.name if len(branch.stages) == 1 else f"{branch.stages[0].name}..."
 
 
+def distinct_labels(labels: list[str]) -> tuple[str, ...]:
+    """Branch labels told apart: the same task twice is ``double`` and ``double (2)``, so
+    diagrams, the outline, stats rows and failure notes never show two alike."""
+    seen: dict[str, int] = {}
+    distinct = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        distinct.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return tuple(distinct)
+
+
 def check_branches(kind: str, branches: Sequence[Pipeline[Any, Any]], *, minimum: int = 1) -> None:
     if len(branches) < minimum:
         raise TypeError(f"{kind} needs at least {minimum} branch(es), got {len(branches)}")

@@ -109,6 +109,16 @@ async def test_fan_output_type_is_the_union() -> None:
 # -- fork ---------------------------------------------------------------------------------
 
 
+async def test_the_same_task_in_two_branches_gets_two_labels() -> None:
+    step = fork(neg, neg, inc)
+    assert step.stages[0].labels == ("neg", "neg (2)", "inc")
+    assert "branch 'neg (2)':" in step.outline()
+    stream = step([1, 2])
+    assert await stream.collect() == [(-1, -1, 2), (-2, -2, 3)]
+    paths = [row.path for row in stream.stats.stages if row.name == "neg"]
+    assert [path.split(" of fork")[0] for path in paths] == ["branch 'neg' (1 of 3)", "branch 'neg (2)' (2 of 3)"]
+
+
 async def test_fork_pairs_the_answers_of_each_item() -> None:
     pipeline = fork(inc, neg)
     assert await pipeline(range(4)).collect() == [(1, 0), (2, -1), (3, -2), (4, -3)]

@@ -158,8 +158,11 @@ def _branches(
     branches: list[Branch] = []
     if function in ("fan", "fork", "tee"):
         _at_least(ctx, kind, args, 1 if kind == "tee" else 2, "branch(es)")
+        seen: dict[str, int] = {}
         for index, (expr, typ) in enumerate(args):
-            branch = _branch(ctx, kind, index, expr, typ, _label(read_stage(typ), expr))
+            label = _label(read_stage(typ), expr)
+            seen[label] = seen.get(label, 0) + 1  # the same task twice: 'double', 'double (2)', as at run time
+            branch = _branch(ctx, kind, index, expr, typ, label if seen[label] == 1 else f"{label} ({seen[label]})")
             branches.append(branch)
             inputs.append(branch.input)
     elif function == "route":
