@@ -10,7 +10,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import asyncio
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conveyor import single_task
 from conveyor.runtime.processes import WorkerTraceback
@@ -23,6 +27,8 @@ from tests.worker_functions import (
     fail_on_odd,
     raise_unpicklable,
     scaled,
+    varied,
+    varied_many,
 )
 
 
@@ -141,3 +147,41 @@ async def test_batches_and_the_shared_table_work_in_spawned_workers(method: str)
         stream = failing(range(1_000))
         assert await stream.collect() == list(range(0, 1_000, 2))
         assert stream.stats.stages[0].skipped == 500
+
+
+@pytest.fixture(scope="module")
+def shared_pool() -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(2)
+    yield pool
+    pool.shutdown()
+
+
+@settings(max_examples=30, deadline=None, database=None, print_blob=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    count=st.integers(0, 600),  # long streams: short ones never fill a batch
+    step=st.integers(1, 97),
+    generator=st.booleans(),
+    ordered=st.booleans(),
+    window=st.sampled_from([1, 3, 17, 10_000]),
+    limit=st.sampled_from([None, 1, 5]),
+)
+def test_batched_process_calls_give_what_inline_calls_give(
+    shared_pool: ProcessPoolExecutor, count: int, step: int, generator: bool, ordered: bool, window: int,
+    limit: int | None,
+) -> None:
+    # Failures, filtered items and generators mixed, under every bound: the batches
+    # change nothing a user sees (outputs, their order, what was skipped).
+    fn = varied_many if generator else varied
+    items = [(i * step) % 1_000 for i in range(count)]
+
+    async def run(executor: Any) -> tuple[list[Any], int]:
+        task = single_task(executor=executor, on_error="skip_item", concurrency_limit=limit)(fn)  # type: ignore[call-overload]
+        stream = task(items, max_in_flight=window) if ordered else task.as_completed(items, max_in_flight=window)
+        out = await asyncio.wait_for(stream.collect(), timeout=120)
+        return out, stream.stats.stages[0].skipped
+
+    inline_out, inline_skipped = asyncio.run(run("inline"))
+    out, skipped = asyncio.run(run(shared_pool))
+    assert (out if ordered else sorted(out)) == (inline_out if ordered else sorted(inline_out))
+    assert skipped == inline_skipped

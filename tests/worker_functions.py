@@ -4,6 +4,7 @@ processes (a process pool, a Dask cluster) find them by name, so they live here,
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,20 @@ class CountsItsPickling:
 
 def scaled(x: int, by: CountsItsPickling) -> int:
     return x * by.factor
+
+
+def varied(x: int) -> int | None:
+    """Fails, filters or answers by the item: every outcome a call can have, mixed in one stream."""
+    if x % 7 == 3:
+        raise ValueError(f"bad {x}")
+    if x % 5 == 4:
+        return None  # filtered
+    return x * 10
+
+
+def varied_many(x: int) -> Iterator[int]:
+    """A generator: none, one or several outputs by the item, or a failure after some."""
+    for k in range(x % 4):
+        if x % 9 == 8 and k == 1:
+            raise ValueError(f"bad {x}")
+        yield x * 10 + k
