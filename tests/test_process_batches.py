@@ -6,6 +6,7 @@ ProcessPoolExecutor) shows the batches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -25,8 +26,10 @@ from tests.worker_functions import (
     die_on_a_thousand,
     double,
     fail_on_odd,
+    logged_unevenly,
     raise_unpicklable,
     scaled,
+    slow_from_2000,
     varied,
     varied_many,
 )
@@ -40,7 +43,7 @@ class CountingPool(ProcessPoolExecutor):
         self.batches: list[int] = []
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.batches.append(len(args[-1]))  # the session sends one list of calls per submit
+        self.batches.append(len(args[2]))  # (token, table, calls, budget): one list of calls per submit
         return super().submit(fn, *args, **kwargs)
 
 
@@ -75,6 +78,28 @@ async def test_a_task_with_a_timeout_sends_its_calls_one_by_one(pool: CountingPo
     stream = single_task(executor=pool, timeout=60)(double)(range(300))
     assert await stream.collect() == [2 * x for x in range(300)]
     assert pool.batches == [1] * 300
+
+
+async def test_calls_that_turn_slow_are_not_held_in_a_batch_sized_for_quick_ones() -> None:
+    # Batches sized from 2,000 quick calls (hundreds each) meet calls of 50 ms: a batch
+    # stops after its time, so the first slow result and the close after a break come
+    # soon (whole batches of slow calls would take many seconds).
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async for x in single_task(executor="process")(slow_from_2000)(range(2_400)):
+        if x >= 2_000:
+            break
+    first_slow = loop.time() - started
+    assert not await settle()
+    assert loop.time() - started - first_slow < 5.0
+    assert first_slow < 10.0
+
+
+async def test_calls_a_batch_had_no_time_for_run_once_each_and_in_order(tmp_path: Path) -> None:
+    log = tmp_path / "calls.log"
+    task = single_task(executor="process")(logged_unevenly).with_inputs(log=str(log))
+    assert await task(range(300)).collect() == list(range(300))
+    assert sorted(int(line) for line in log.read_text().split()) == list(range(300))
 
 
 async def test_a_failure_carries_the_workers_traceback_as_its_cause() -> None:

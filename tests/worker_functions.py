@@ -95,3 +95,19 @@ def varied_many(x: int) -> Iterator[int]:
         if x % 9 == 8 and k == 1:
             raise ValueError(f"bad {x}")
         yield x * 10 + k
+
+
+def slow_from_2000(x: int) -> int:
+    """Quick calls, then slow ones: batches sized from the quick ones meet slow calls."""
+    if x >= 2_000:
+        time.sleep(0.05)
+    return x
+
+
+def logged_unevenly(x: int, log: str) -> int:
+    """Appends the item to a file (every call, in whichever process), taking 2 ms, or 30
+    ms for every tenth item, so that some batches run past their time."""
+    time.sleep(0.03 if x % 10 == 9 else 0.002)
+    with open(log, "a") as file:
+        file.write(f"{x}\n")
+    return x

@@ -16,6 +16,9 @@ far (``BATCH_SECONDS`` of work per batch, as joblib's automatic batch size does)
   so the calls spread over every worker;
 - ``2 x workers`` batches are in the pool at a time, so a worker that finishes finds
   its next batch in its pipe.
+- a batch stops once its calls have taken twice ``BATCH_SECONDS`` (calls that turned
+  slow mid-stream): the calls it had no time for come back unstarted and go first in
+  the queue again, so no call waits behind a batch sized for quicker ones.
 
 The function and the side inputs are pickled once per run, not per call: the
 session keeps them in a table, which every batch carries as bytes pickled once and
@@ -57,6 +60,9 @@ BATCH_SECONDS = 0.02
 #: The most calls in one batch, however short they are.
 MAX_BATCH = 512
 _SMOOTHING = 0.3  # weight of the latest batch in the mean time per call
+#: A batch whose calls have taken this many times BATCH_SECONDS stops; its calls not
+#: yet run come back unrun and are sent again (calls that turned slow mid-stream).
+_BUDGET_FACTOR = 2
 
 #: One call's outcome as the worker sends it back: (succeeded, pickled result or exception).
 Outcome = tuple[bool, bytes]
@@ -164,14 +170,16 @@ class ProcessSession(PoolSession):
         if self.table_bytes is None:
             self.table_bytes = dumps(self.table)  # checked piece by piece when shared
         payloads = [call.payload for call in calls]
+        # A batch stops after its time (calls that turned slow): the rest comes back unrun.
+        budget = _BUDGET_FACTOR * BATCH_SECONDS
         try:
             try:
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads)
+                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget)
             except BrokenProcessPool:
                 if not self.owned:
                     raise
                 self._replace_pool()  # a worker died earlier: these calls get a fresh pool
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads)
+                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget)
         except Exception as exc:  # the pool is shut down or broken for good: these calls fail
             _fail(calls, exc)
             return
@@ -201,6 +209,10 @@ class ProcessSession(PoolSession):
             for call, outcome in zip(calls, outcomes):
                 if not call.waiter.done():
                     call.waiter.set_result(outcome)
+            unrun = calls[len(outcomes):]  # the batch ran out of time: these never started
+            for call in unrun:
+                call.batch = None
+            self.queued.extendleft(reversed(unrun))  # ahead of later calls, in their order
         self._send()
 
     def _measured(self, per_call: float) -> None:
@@ -284,8 +296,9 @@ _TABLES: dict[str, list[Any]] = {}
 _KEPT_TABLES = 8
 
 
-def _run_batch(token: str, table: bytes, payloads: list[bytes]) -> tuple[list[Outcome], float]:
-    """Run a batch's calls one after the other; their outcomes and the seconds they took."""
+def _run_batch(token: str, table: bytes, payloads: list[bytes], budget: float) -> tuple[list[Outcome], float]:
+    """Run a batch's calls one after the other, until they have taken ``budget`` seconds:
+    the outcomes of those run (at least one; the rest were not started) and their time."""
     start = perf_counter()
     if token not in _TABLES:
         try:
@@ -296,7 +309,11 @@ def _run_batch(token: str, table: bytes, payloads: list[bytes]) -> tuple[list[Ou
         while len(_TABLES) >= _KEPT_TABLES:
             del _TABLES[next(iter(_TABLES))]
         _TABLES[token] = values
-    outcomes = [_run_one(payload) for payload in payloads]
+    outcomes: list[Outcome] = []
+    for payload in payloads:
+        outcomes.append(_run_one(payload))
+        if perf_counter() - start >= budget:
+            break
     return outcomes, perf_counter() - start
 
 
