@@ -22,11 +22,19 @@ from conveyor.runtime.processes import WorkerTraceback
 from tests.helpers import settle
 from tests.worker_functions import (
     CarriesALock,
+    TwoArgError,
+    ViaPool,
     CountsItsPickling,
     die_on_a_thousand,
     double,
     fail_on_odd,
     logged_unevenly,
+    pid_of,
+    raise_two_arg,
+    register_via_pool,
+    tables_held,
+    use_big,
+    was_marked,
     raise_unpicklable,
     scaled,
     slow_from_2000,
@@ -117,6 +125,35 @@ async def test_an_exception_that_does_not_pickle_comes_back_as_the_pickling_erro
     assert f"raised {CarriesALock.__name__}: bad 7, which does not pickle" in notes
     assert "raise_unpicklable" in notes  # the worker's traceback of the original
     assert "task 'raiser'" in notes
+
+
+async def test_an_exception_that_cannot_be_rebuilt_comes_back_as_the_error_rebuilding_it() -> None:
+    with pytest.raises(TypeError) as info:
+        await single_task(executor="process")(raise_two_arg)([1]).collect()
+    notes = "\n".join(info.value.__notes__)
+    assert f"raised {TwoArgError.__name__}: first and 1, which does not pickle (or cannot be rebuilt" in notes
+    assert "raise_two_arg" in notes  # the worker's traceback of the original
+
+
+async def test_a_pool_that_counts_its_tasks_gets_one_call_per_task() -> None:
+    # max_tasks_per_child counts the pool's tasks: batches would put many calls in one process.
+    import multiprocessing
+
+    with ProcessPoolExecutor(2, max_tasks_per_child=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pids = await single_task(executor=pool)(pid_of)(range(12)).collect()
+    assert len(set(pids)) == 12  # a fresh process for every call, as the pool promises
+
+
+async def test_items_go_through_the_reducers_registered_with_multiprocessing() -> None:
+    register_via_pool()  # in this process, and so in the forked workers too
+    assert await single_task(executor="process")(was_marked)([ViaPool()]).collect() == [True]
+
+
+async def test_nothing_of_a_run_stays_in_the_workers_of_a_pool_passed_in() -> None:
+    with ProcessPoolExecutor(2) as pool:
+        task = single_task(executor=pool)(use_big).with_inputs(big=bytes(1_000_000))
+        assert await task(range(500)).collect() == list(range(500))
+        assert [pool.submit(tables_held).result() for _ in range(6)] == [0] * 6
 
 
 async def test_a_worker_that_dies_in_a_batch_loses_no_item_silently() -> None:

@@ -111,3 +111,53 @@ def logged_unevenly(x: int, log: str) -> int:
     with open(log, "a") as file:
         file.write(f"{x}\n")
     return x
+
+
+def pid_of(x: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+class TwoArgError(Exception):
+    """Pickles, but its pickle cannot be rebuilt (BaseException pickles ``args`` only)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a} and {b}")
+
+
+def raise_two_arg(x: int) -> int:
+    raise TwoArgError("first", str(x))
+
+
+class ViaPool:
+    """Pickles plainly too; ``ForkingPickler.register`` gives it a reducer of its own
+    (as torch.multiprocessing does for tensors), which marks what went through it."""
+
+    def __init__(self, marked: bool = False) -> None:
+        self.marked = marked
+
+
+def _reduce_via_pool(value: ViaPool) -> tuple[Any, ...]:
+    return ViaPool, (True,)
+
+
+def register_via_pool() -> None:
+    from multiprocessing.reduction import ForkingPickler
+
+    ForkingPickler.register(ViaPool, _reduce_via_pool)
+
+
+def was_marked(value: ViaPool) -> bool:
+    return value.marked
+
+
+def tables_held(_: object = None) -> int:
+    """In a worker: how many sessions' tables (function and side inputs) it keeps."""
+    from conveyor.runtime import processes
+
+    return len(processes._TABLES)
+
+
+def use_big(x: int, big: bytes) -> int:
+    return x + len(big) * 0

@@ -56,7 +56,8 @@ class PoolSession(Session):
     async def aclose(self) -> None:
         for future in list(self.pending):
             future.cancel()  # queued calls; running ones finish
-        running = [asyncio.wrap_future(f) for f in self.pending if not f.done()]
+        # A snapshot: the pool's thread drops finished futures from the set meanwhile.
+        running = [asyncio.wrap_future(f) for f in list(self.pending) if not f.done()]
         if running:  # their outcomes went to nobody (the calls were cancelled): only wait
             await asyncio.gather(*running, return_exceptions=True)
         if self.owned:

@@ -11,7 +11,8 @@ far (``BATCH_SECONDS`` of work per batch, as joblib's automatic batch size does)
 
 - until the first batch has come back, and for a task with a ``timeout``, a batch
   is one call, so nothing waits behind a call of unknown length (a call's time limit
-  counts from its start, and a sibling in its batch would count against it);
+  counts from its start, and a sibling in its batch would count against it); so too
+  in a pool with ``max_tasks_per_child``, which counts batches as its tasks;
 - a batch takes no more than its share of the queue (the queue over the workers),
   so the calls spread over every worker;
 - ``2 x workers`` batches are in the pool at a time, so a worker that finishes finds
@@ -22,8 +23,11 @@ far (``BATCH_SECONDS`` of work per batch, as joblib's automatic batch size does)
 
 The function and the side inputs are pickled once per run, not per call: the
 session keeps them in a table, which every batch carries as bytes pickled once and
-each worker process unpickles once per run (``_TABLES``); a call refers to them by
-small handles (``_Shared``). Per call only the item and the result are pickled.
+each worker process unpickles once per run (``_TABLES``; in a pool the user passed
+in, which outlives the run, once per batch, so that nothing of the run stays in its
+workers); a call refers to them by small handles (``_Shared``). Per call only the
+item and the result are pickled, with multiprocessing's pickler (so the reducers
+registered with it apply, as in the pool).
 
 Each call keeps its own outcome: the worker runs the calls of a batch one after the
 other and sends back, for each, its pickled result or its pickled exception (with the
@@ -46,6 +50,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.reduction import ForkingPickler
 from time import perf_counter
 from typing import Any
 
@@ -93,6 +98,9 @@ class ProcessSession(PoolSession):
         self.loop = asyncio.get_running_loop()
         self.old_pools: list[Executor] = []  # broken pools replaced during the run
         self.workers = _workers_of(pool)
+        # One call per batch: for a time limit (a sibling ahead in a batch would count
+        # against it), and for a pool that counts its tasks (max_tasks_per_child).
+        self.one_by_one = spec.timeout is not None or bool(getattr(pool, "_max_tasks_per_child", None))
         self.queued: deque[_Call] = deque()  # started by the stage, not sent yet
         self.sent = 0  # batches in the pool
         self.per_call: float | None = None  # mean seconds of a call in a worker, so far
@@ -161,7 +169,7 @@ class ProcessSession(PoolSession):
                 self._send_batch(calls)
 
     def _batch_size(self) -> int:
-        if self.per_call is None or self.spec.timeout is not None:
+        if self.per_call is None or self.one_by_one:
             return 1
         share = -(-len(self.queued) // self.workers)
         return max(1, min(int(BATCH_SECONDS / max(self.per_call, 1e-9)), share, MAX_BATCH))
@@ -174,12 +182,12 @@ class ProcessSession(PoolSession):
         budget = _BUDGET_FACTOR * BATCH_SECONDS
         try:
             try:
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget)
+                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
             except BrokenProcessPool:
                 if not self.owned:
                     raise
                 self._replace_pool()  # a worker died earlier: these calls get a fresh pool
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget)
+                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
         except Exception as exc:  # the pool is shut down or broken for good: these calls fail
             _fail(calls, exc)
             return
@@ -259,10 +267,12 @@ def _copy(error: BaseException) -> BaseException:
 
 
 def _quick_dumps(value: Any) -> bytes:
-    """Pickle with the C pickler; what it refuses (a decorated function, say) goes
-    through the pool's pickler and conveyor's rule for tasks (runtime/pickling.py)."""
+    """Pickle as the pool would (multiprocessing's pickler, with the reducers registered
+    with it, such as torch's for tensors); what it refuses (a decorated function, say)
+    goes through conveyor's rule for tasks too (runtime/pickling.py), which costs a
+    Python call per pickled object, so it is the fallback."""
     try:
-        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        return bytes(ForkingPickler.dumps(value, pickle.HIGHEST_PROTOCOL))
     except Exception:
         return dumps(value)
 
@@ -290,30 +300,34 @@ def _workers_of(pool: Executor) -> int:
 # -- in the worker ------------------------------------------------------------------------------
 
 
-#: In a worker process: the tables of the latest sessions (token -> values). A pool passed
-#: in may serve many runs; an older table dropped here comes back with its next batch.
+#: In a worker process: the tables of the sessions whose batches it runs (token -> values).
+#: A pool conveyor made keeps its run's table until it shuts down at the end of the run;
+#: a pool passed in outlives the run, so there a table lives only while a batch runs
+#: (a large side input must not stay in the user's workers after the run).
 _TABLES: dict[str, list[Any]] = {}
-_KEPT_TABLES = 8
 
 
-def _run_batch(token: str, table: bytes, payloads: list[bytes], budget: float) -> tuple[list[Outcome], float]:
+def _run_batch(
+    token: str, table: bytes, payloads: list[bytes], budget: float, keep: bool,
+) -> tuple[list[Outcome], float]:
     """Run a batch's calls one after the other, until they have taken ``budget`` seconds:
     the outcomes of those run (at least one; the rest were not started) and their time."""
     start = perf_counter()
     if token not in _TABLES:
         try:
-            values = pickle.loads(table)
+            _TABLES[token] = pickle.loads(table)
         except BaseException as exc:  # every call of the batch fails with it
             failure = _pickled_failure(exc)
             return [(False, failure) for _ in payloads], perf_counter() - start
-        while len(_TABLES) >= _KEPT_TABLES:
-            del _TABLES[next(iter(_TABLES))]
-        _TABLES[token] = values
     outcomes: list[Outcome] = []
-    for payload in payloads:
-        outcomes.append(_run_one(payload))
-        if perf_counter() - start >= budget:
-            break
+    try:
+        for payload in payloads:
+            outcomes.append(_run_one(payload))
+            if perf_counter() - start >= budget:
+                break
+    finally:
+        if not keep:
+            del _TABLES[token]
     return outcomes, perf_counter() - start
 
 
@@ -340,7 +354,9 @@ def _run_one(payload: bytes) -> Outcome:
 def _pickled_failure(exc: BaseException) -> bytes:
     text = "".join(traceback.format_exception(exc))
     try:
-        return dumps(_Raised(exc, text))
+        data = dumps(_Raised(exc, text))
+        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt (a custom __init__)
+        return data
     except Exception as unpicklable:
         return dumps(_Raised(_stand_in(unpicklable, exc, text), text))
 
@@ -353,8 +369,9 @@ def _stand_in(error: Exception, original: BaseException, text: str) -> Exception
     except Exception:
         stand_in = TypeError(str(error))
     stand_in.add_note(
-        f"conveyor: the call raised {type(original).__name__}: {original}, which does not pickle, so "
-        f"this error comes back from the worker process in its place; the worker's traceback:\n{text}"
+        f"conveyor: the call raised {type(original).__name__}: {original}, which does not pickle (or "
+        f"cannot be rebuilt from its pickle), so this error comes back from the worker process in "
+        f"its place; the worker's traceback:\n{text}"
     )
     return stand_in
 
