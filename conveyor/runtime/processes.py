@@ -121,7 +121,7 @@ class ProcessSession(PoolSession):
         if args and args[0] is self.spec.fn:
             args = (self.fn_handle, *args[1:])  # run_call(fn, ...): the function by its handle
         try:
-            payload = _quick_dumps((fn, args, kwargs))
+            payload = _dumps((fn, args, kwargs), plain=_all_plain(args) and _all_plain(kwargs.values()))
         except Exception as exc:
             exc.add_note(
                 f"conveyor: task {self.spec.task_name!r} runs in worker processes, so each call's "
@@ -266,12 +266,23 @@ def _copy(error: BaseException) -> BaseException:
     return clone
 
 
-def _quick_dumps(value: Any) -> bytes:
-    """Pickle as the pool would (multiprocessing's pickler, with the reducers registered
-    with it, such as torch's for tensors); what it refuses (a decorated function, say)
-    goes through conveyor's rule for tasks too (runtime/pickling.py), which costs a
-    Python call per pickled object, so it is the fallback."""
+#: Values no reducer registered with multiprocessing's pickler can concern.
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
+
+
+def _all_plain(values: Any) -> bool:
+    return all(type(value) in _PLAIN or type(value) is _Shared for value in values)
+
+
+def _dumps(value: Any, *, plain: bool) -> bytes:
+    """Pickle as the pool would: multiprocessing's pickler, so the reducers registered
+    with it apply (torch's for tensors, say). Plain data (``plain``: builtin scalars, our
+    own handles) takes the C pickler's quicker way, which gives the same bytes' meaning.
+    What both refuse (a decorated function, say) goes through conveyor's rule for tasks
+    too (runtime/pickling.py), which costs a Python call per object: the last resort."""
     try:
+        if plain:
+            return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         return bytes(ForkingPickler.dumps(value, pickle.HIGHEST_PROTOCOL))
     except Exception:
         return dumps(value)
@@ -342,7 +353,7 @@ def _run_one(payload: bytes) -> Outcome:
     except BaseException as exc:  # the call's own failure, whatever it is, goes back to it
         return False, _pickled_failure(exc)
     try:
-        return True, _quick_dumps(result)
+        return True, _dumps(result, plain=type(result) in _PLAIN)
     except Exception as exc:
         exc.add_note(
             "conveyor: the call's result does not pickle, so it cannot come back from the worker "
