@@ -25,6 +25,7 @@ stream is closed that no task is pending and every user ``finally`` has run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -514,8 +515,11 @@ def build_data(world: World) -> tuple[Any, Any]:
             yield from gen()
     else:
         async def source() -> AsyncIterator[Path]:  # type: ignore[misc]
-            async for x in agen():
-                yield x
+            # aclosing: closing the source closes the generator it reads, here and now
+            # (left to the garbage collector, the loop would close it in a task of its own).
+            async with contextlib.aclosing(agen()) as inner:
+                async for x in inner:
+                    yield x
     source.__name__ = "source"
     return None, single_task(task_name="source")(source)
 
