@@ -30,8 +30,10 @@ from conveyor.combinators import NO_ROUTE, Combinator
 from conveyor.errors import NoRouteError
 from conveyor.policy import short_repr
 from conveyor.runtime.branch_outlet import BranchOutlet, wake
+from conveyor.runtime.fused import Fused, chain_of
 from conveyor.runtime.groups import NOTHING, Leading
 from conveyor.runtime.inputs import EMPTY, END, Outlet, WaitingOutlet
+from conveyor.runtime.stage import Stage
 from conveyor.runtime.stats import StageStats
 
 if TYPE_CHECKING:
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["BranchNode", "Inlet", "ChainBuilder"]
 
 #: Builds one branch: (its index, its inlet, whether it must say where each item's
-#: outputs end, whether it keeps input order) -> the outlet of its last stage.
+#: outputs end, whether it keeps input order) -> the outlet of its last stage. Its
+#: stages' pumps are the node's to start (or the node runs them: runtime/fused.py).
 ChainBuilder = Callable[[int, Outlet, bool, bool], Outlet]
 
 
@@ -84,7 +87,7 @@ class Inlet(WaitingOutlet):
         wake(self._reader)
 
 
-class BranchNode(BranchOutlet, WaitingOutlet):
+class BranchNode(Fused, BranchOutlet, WaitingOutlet):
     """A branching step's feeder, branches and outlet."""
 
     def __init__(
@@ -138,13 +141,27 @@ class BranchNode(BranchOutlet, WaitingOutlet):
         self._reader: asyncio.Future[None] | None = None
         self._room: asyncio.Future[None] | None = None  # paused collectors wait on it
         self._main_room: asyncio.Future[None] | None = None  # tee's feeder waits on it
+        self.chains = [chain_of(end, inlet) for end, inlet in zip(self.ends, self.inlets)]
+        self._fuse(self.chains)  # branches whose calls complete inline: the feeder runs them
         order = {"fan": self._next_fan, "route": self._next_routed, "fork": self._next_pair}
         self._in_order: Callable[[], Any] = order.get(self.kind, self._next_ready)
-        self.get_nowait = self._outlet()  # type: ignore[method-assign]
+        ordered_fused = self.fusing and self.in_order
+        self.get_nowait = self._next_fused if ordered_fused else self._outlet()  # type: ignore[method-assign]
 
     def start(self) -> None:
+        if self.fusing:
+            self.run.spawn(self._guarded(self._feed_fused))
+            return
         if self.kind != "merge":
             self.run.spawn(self._guarded(self._feed))
+        self._start_branches()
+
+    def _start_branches(self) -> None:
+        """The branches' own tasks: their stages' pumps (nested steps start themselves), collectors."""
+        for chain in self.chains:
+            for element in chain:
+                if isinstance(element, Stage):
+                    self.run.spawn(element.pump())
         for b in range(len(self.ends)):
             self.run.spawn(self._guarded(self._collect, b))
 

@@ -86,17 +86,22 @@ class Pump:
     # over the pump. All pump state therefore lives on the stage, not in locals.
 
     async def pump(self) -> None:
-        """The stage's first task: resolve side inputs, then pump."""
-        ok, self.call = await self._guarded(prepare_call(self.task, self.run.sessions))
-        if not ok:
+        """The stage's first task: resolve side inputs (unless done already), then pump."""
+        if not self.prepared and not await self.prepare():
             return
-        self.prepared = True  # side inputs resolved: carrying tasks may start calls here now
         if self.task.is_source and self.shape.fans_out:
             ok, _ = await self._guarded(self._pump_source(self.call))
             if ok:
                 self._end_of_input()
             return
         await self._pump()
+
+    async def prepare(self) -> bool:
+        """Resolve the side inputs, once per run; False after failing the run with what that raised."""
+        ok, self.call = await self._guarded(prepare_call(self.task, self.run.sessions))
+        if ok:
+            self.prepared = True  # side inputs resolved: carrying tasks may start calls here now
+        return ok
 
     async def _guarded(self, work: Awaitable[T]) -> tuple[bool, Any]:
         """(True, result), or (False, None) after failing the run with what ``work`` raised."""

@@ -30,6 +30,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor.errors import ItemTypeError
+from conveyor.executors import is_inline
 from conveyor.invoke import CallShape
 from conveyor.runtime.batching import Batching, MarkedBatch
 from conveyor.runtime.blocking import blocking_threshold, report_blocking
@@ -118,6 +119,18 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
         self.prepared = False  # side inputs not resolved yet
         #: An inline call longer than this logs a warning (runtime/blocking.py).
         self.blocking_after = blocking_threshold()
+
+    @property
+    def fusable(self) -> bool:
+        """May a branching step's feeder run this stage's calls itself, item by item
+        (runtime/fused.py)? Not when a call can wait on more than its own work: a batch
+        filling up, a shared concurrency limit, a rate, a time limit, a dead-letter
+        inlet, a worker; nor for an async generator, whose calls always run in a task."""
+        return (
+            self.batch is None and self.gate is None and self.limiter is None and self.deadlines is None
+            and self.dead_letters is None and not self.task.is_source and is_inline(self.task.executor)
+            and self.shape is not CallShape.ASYNC_ITERATOR
+        )
 
     # -- outlet side -------------------------------------------------------------------
 

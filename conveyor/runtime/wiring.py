@@ -44,8 +44,10 @@ class Wiring:
         ordered: bool,
         tracking: bool = False,
         path: tuple[str, ...] = (),
+        pumps: bool = True,
     ) -> Outlet:
-        """Stages for ``steps`` reading ``outlet``; returns the last one's outlet."""
+        """Stages for ``steps`` reading ``outlet``; returns the last one's outlet. Without
+        ``pumps`` the stages wait for their branching step to start them (or to run them)."""
         options = self.run.options
         previous: Stage | None = None
         for index, step in enumerate(steps):
@@ -65,7 +67,8 @@ class Wiring:
             )
             if step.dead_letters is not None:
                 stage.dead_letters = self._letters[branch_key(step.dead_letters)][1]
-            self.run.spawn(stage.pump())
+            if pumps:
+                self.run.spawn(stage.pump())
             if previous is not None:
                 previous.downstream = stage  # carrying items on works within a chain
             self.stages.append(stage)
@@ -98,7 +101,7 @@ class Wiring:
             branch = step.branches[index]
             return self.chain(
                 branch.stages, inlet, flows[index],
-                ordered=branch_ordered, tracking=tracking, path=(*path, step.branch_path(index)),
+                ordered=branch_ordered, tracking=tracking, path=(*path, step.branch_path(index)), pumps=False,
             )
 
         sources = self._merge_sources(step, flows, ordered, path) if step.kind == "merge" else None
