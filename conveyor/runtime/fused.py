@@ -111,7 +111,8 @@ class Fused:
             self.stats.items_in += 1
             self.stats.calls += 1
             inline = True
-            parts: list[list[Any]] = []
+            answers: list[Any] = []  # fork: one per branch, the common case
+            lists: list[list[Any]] | None = None  # fork: every branch's answers, once one gave several or none
             for stages in fused:
                 value = item  # the common case: one value from stage to stage, no list
                 several: list[Any] | None = None
@@ -137,14 +138,23 @@ class Fused:
                     if self.run.stopping:  # a call failed the run: no further call starts
                         return
                 if fork:
-                    parts.append([value] if several is None else several)
+                    if several is None:
+                        answers.append(value)
+                        if lists is not None:
+                            lists.append([value])
+                    else:
+                        lists = [[answer] for answer in answers] if lists is None else lists
+                        lists.append(several)
                 elif several is None:
                     ready_out.append(value)  # fan: the item's outputs, branch by branch
                 else:
                     ready_out.extend(several)
             self.stats.finished_calls += 1
             if fork:
-                self._pair(item, parts)
+                if lists is None:
+                    ready_out.append(tuple(answers))
+                else:
+                    self._pair(item, lists)
             self.wake_reader()
             while len(self.ready) >= self.window and not run.stopping:
                 self._main_room = run.loop.create_future()
@@ -163,9 +173,7 @@ class Fused:
         self.wake_reader()
 
     def _pair(self, item: Any, parts: list[list[Any]]) -> None:
-        if all(len(answers) == 1 for answers in parts):  # the common case: one answer each
-            self.ready.append(tuple([answers[0] for answers in parts]))
-            return
+        """A fork's item where a branch gave several answers or none."""
         pair = self._paired(item, parts)  # a shape that cannot pair fails the run there
         if pair is not None:
             self.ready.append(pair)
