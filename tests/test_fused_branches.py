@@ -127,3 +127,37 @@ async def test_a_fork_branch_that_gives_no_answer_drops_the_item_and_counts_it()
     stream = fork(inc, odd_only)(range(6))
     assert await stream.collect() == [(2, 1), (4, 3), (6, 5)]
     assert stream.stats.stages[0].skipped == 3
+
+
+async def test_no_call_starts_after_a_failure_even_within_one_items_outputs() -> None:
+    seen: list[int] = []
+
+    @single_task
+    def spread(x: int) -> Iterator[int]:
+        yield from range(x * 10, x * 10 + 5)
+
+    @single_task(task_name="picky")
+    def picky(x: int) -> int:
+        seen.append(x)
+        if x == 10:
+            raise ValueError("boom")
+        return x
+
+    with pytest.raises(ValueError, match="boom"):
+        await fan(spread | picky, inc)(range(5)).collect()
+    assert seen == [0, 1, 2, 3, 4, 10]  # 11 to 14 never started: the run had failed
+
+
+async def test_a_fork_hands_on_the_pairs_before_an_item_it_cannot_pair() -> None:
+    @single_task
+    def once_twice(x: int) -> Iterator[int]:
+        yield x
+        if x == 5:
+            yield x  # two answers for item 5: a fork cannot pair them
+
+    got: list[tuple[int, int]] = []
+    with pytest.raises(Exception, match="2 outputs for item 5") as info:
+        async for pair in fork(once_twice, inc)(range(10)):
+            got.append(pair)
+    assert type(info.value).__name__ == "BranchShapeError"
+    assert got == [(x, x + 1) for x in range(5)]  # the usual way delivers them too

@@ -174,7 +174,12 @@ class Fused:
 
     def _pair(self, item: Any, parts: list[list[Any]]) -> None:
         """A fork's item where a branch gave several answers or none."""
-        pair = self._paired(item, parts)  # a shape that cannot pair fails the run there
+        if any(len(answers) > 1 for answers in parts):
+            # Fails the run when the consumer reaches it, after the pairs before it, as
+            # the usual way does.
+            self.ready.append(_Unpairable(item, parts))
+            return
+        pair = self._paired(item, parts)  # none: skipped, counted and logged there
         if pair is not None:
             self.ready.append(pair)
 
@@ -195,10 +200,23 @@ class Fused:
             room = self._main_room
             if room is not None and not room.done():
                 room.set_result(None)
+            if type(item) is _Unpairable:
+                self._paired(item.item, item.parts)  # fails the run with the BranchShapeError
+                return END
             return self._out(item)
         if self.fusing:
             return END if self.fed_all else EMPTY
         return self._in_order()
+
+
+class _Unpairable:
+    """A fork's item that a branch gave several answers for, waiting for its turn."""
+
+    __slots__ = ("item", "parts")
+
+    def __init__(self, item: Any, parts: list[list[Any]]) -> None:
+        self.item = item
+        self.parts = parts
 
 
 def _inline(stage: Stage, values: list[Any]) -> list[Any] | tuple[Any, list[Any]]:
@@ -206,6 +224,8 @@ def _inline(stage: Stage, values: list[Any]) -> list[Any] | tuple[Any, list[Any]
     otherwise what ``_finish`` needs: the call that suspended (or None: one is waiting
     in the stage, such as a retry) and the values not started yet."""
     for index, value in enumerate(values):
+        if stage.run.stopping:  # a call failed the run: no further call starts
+            return []
         suspended = stage._start(value, 1)
         if suspended is not None:
             return suspended, values[index + 1:]
@@ -226,6 +246,8 @@ async def _finish(stage: Stage, waiting: tuple[Any, list[Any]]) -> list[Any]:
     if suspended is not None:
         await stage._continue(suspended)
     for value in rest:
+        if stage.run.stopping:
+            break
         suspended = stage._start(value, 1)
         if suspended is not None:
             await stage._continue(suspended)
