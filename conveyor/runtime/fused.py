@@ -64,6 +64,7 @@ class Fused:
         in_order: bool
         ready: deque[Any]
         ended: list[bool]
+        _reader: asyncio.Future[None] | None
         fed_all: bool
         _main_room: asyncio.Future[None] | None
         _in_order: Callable[[], Any]
@@ -97,19 +98,21 @@ class Fused:
                 if not await stage.prepare():
                     return
         upstream, run, fused, ready_out = self.upstream, self.run, self.fused, self.ready
-        fork = self.kind == "fork"
+        stats, window, fork = self.stats, self.window, self.kind == "fork"
         turn = 0
-        while not run.stopping:
+        # The per-item path: ``run.stopping`` is read through ``self.run`` where mypy would
+        # otherwise take it as still False after a check, and through ``run`` where it is hot.
+        while not self.run.stopping:
             turn += 1
             if turn % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # as a pump does: never starve the event loop
             item = upstream.get_nowait()
             if item is EMPTY:
                 item = await upstream.get()
-            if item is END or run.stopping:
+            if item is END or self.run.stopping:
                 break
-            self.stats.items_in += 1
-            self.stats.calls += 1
+            stats.items_in += 1
+            stats.calls += 1
             inline = True
             answers: list[Any] = []  # fork: one per branch, the common case
             lists: list[list[Any]] | None = None  # fork: every branch's answers, once one gave several or none
@@ -122,7 +125,7 @@ class Fused:
                         suspended = stage._start(value, 1)
                         if suspended is None and len(ready) == 1 and not stage.pending_weight:
                             value = ready.popleft()
-                            if self.run.stopping:
+                            if run.stopping:  # a call failed the run: no further call starts
                                 return
                             continue
                         done: list[Any] | tuple[Any, list[Any]] = (
@@ -135,7 +138,7 @@ class Fused:
                         several = await _finish(stage, done)
                     else:
                         several = done
-                    if self.run.stopping:  # a call failed the run: no further call starts
+                    if run.stopping:
                         return
                 if fork:
                     if several is None:
@@ -149,14 +152,16 @@ class Fused:
                     ready_out.append(value)  # fan: the item's outputs, branch by branch
                 else:
                     ready_out.extend(several)
-            self.stats.finished_calls += 1
+            stats.finished_calls += 1
             if fork:
                 if lists is None:
                     ready_out.append(tuple(answers))
                 else:
                     self._pair(item, lists)
-            self.wake_reader()
-            while len(self.ready) >= self.window and not run.stopping:
+            reader = self._reader  # wake_reader(), inlined: once per item
+            if reader is not None and not reader.done():
+                reader.set_result(None)
+            while len(ready_out) >= window and not run.stopping:
                 self._main_room = run.loop.create_future()
                 try:
                     await self._main_room
