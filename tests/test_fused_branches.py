@@ -11,6 +11,7 @@ import pytest
 
 from conveyor import fan, fork, single_task
 from tests.helpers import settle
+from tests.test_branches import odd_only, twice  # the same generator and filter
 
 
 @single_task
@@ -21,17 +22,6 @@ def inc(x: int) -> int:
 @single_task
 async def neg(x: int) -> int:  # a coroutine that never waits: still inline
     return -x
-
-
-@single_task
-def twice(x: int) -> Iterator[int]:
-    yield x
-    yield x
-
-
-@single_task
-def odd_only(x: int) -> int | None:
-    return x if x % 2 else None
 
 
 @single_task
