@@ -154,9 +154,9 @@ def was_marked(value: ViaPool) -> bool:
 
 def tables_held(_: object = None) -> int:
     """In a worker: how many sessions' tables (function and side inputs) it keeps."""
-    from conveyor.runtime import processes
+    from conveyor.runtime import process_worker
 
-    return len(processes._TABLES)
+    return len(process_worker._TABLES)
 
 
 def use_big(x: int, big: bytes) -> int:

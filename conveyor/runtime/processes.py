@@ -25,7 +25,7 @@ The function and the side inputs are pickled once per run, not per call: the
 session keeps them in a table, which every batch carries as bytes pickled once and
 each worker process unpickles once per run (``_TABLES``; in a pool the user passed
 in, which outlives the run, once per batch, so that nothing of the run stays in its
-workers); a call refers to them by small handles (``_Shared``). Per call only the
+workers); a call refers to them by small handles (``Shared``, runtime/process_worker.py). Per call only the
 item and the result are pickled, with multiprocessing's pickler (so the reducers
 registered with it apply, as in the pool).
 
@@ -44,21 +44,19 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.reduction import ForkingPickler
-from time import perf_counter
 from typing import Any
 
 from conveyor.executors import SessionSpec
 from conveyor.runtime.pickling import check_pickles, dumps
+from conveyor.runtime.process_worker import Outcome, Shared, WorkerTraceback, all_plain, quick_dumps, run_batch
 from conveyor.runtime.pools import PoolSession, pool_size
 
-__all__ = ["ProcessSession", "BATCH_SECONDS", "MAX_BATCH"]
+__all__ = ["ProcessSession", "WorkerTraceback", "BATCH_SECONDS", "MAX_BATCH"]
 
 #: The work a batch of calls aims at, from the mean time of the calls so far.
 BATCH_SECONDS = 0.02
@@ -68,10 +66,6 @@ _SMOOTHING = 0.3  # weight of the latest batch in the mean time per call
 #: A batch whose calls have taken this many times BATCH_SECONDS stops; its calls not
 #: yet run come back unrun and are sent again (calls that turned slow mid-stream).
 _BUDGET_FACTOR = 2
-
-#: One call's outcome as the worker sends it back: (succeeded, pickled result or exception).
-Outcome = tuple[bool, bytes]
-
 
 class _Call:
     __slots__ = ("payload", "waiter", "batch")
@@ -108,20 +102,20 @@ class ProcessSession(PoolSession):
         # What every call shares, sent with each batch and unpickled once per worker.
         self.token = uuid.uuid4().hex
         self.table: list[Any] = [spec.fn]
-        self.fn_handle = _Shared(self.token, 0)
+        self.fn_handle = Shared(self.token, 0)
         self.table_bytes: bytes | None = None  # pickled at the first call
 
     async def share(self, param: str, value: Any) -> Any:
         check_pickles(value, self.spec.task_name, f"side input {param!r}")
         self.table.append(value)
         self.table_bytes = None
-        return _Shared(self.token, len(self.table) - 1)
+        return Shared(self.token, len(self.table) - 1)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         if args and args[0] is self.spec.fn:
             args = (self.fn_handle, *args[1:])  # run_call(fn, ...): the function by its handle
         try:
-            payload = _dumps((fn, args, kwargs), plain=_all_plain(args) and _all_plain(kwargs.values()))
+            payload = quick_dumps((fn, args, kwargs), plain=all_plain(args) and all_plain(kwargs.values()))
         except Exception as exc:
             exc.add_note(
                 f"conveyor: task {self.spec.task_name!r} runs in worker processes, so each call's "
@@ -182,12 +176,12 @@ class ProcessSession(PoolSession):
         budget = _BUDGET_FACTOR * BATCH_SECONDS
         try:
             try:
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
+                future = self.pool.submit(run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
             except BrokenProcessPool:
                 if not self.owned:
                     raise
                 self._replace_pool()  # a worker died earlier: these calls get a fresh pool
-                future = self.pool.submit(_run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
+                future = self.pool.submit(run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
         except Exception as exc:  # the pool is shut down or broken for good: these calls fail
             _fail(calls, exc)
             return
@@ -266,146 +260,7 @@ def _copy(error: BaseException) -> BaseException:
     return clone
 
 
-#: Values no reducer registered with multiprocessing's pickler can concern.
-_PLAIN = frozenset({int, float, str, bytes, bool, type(None), complex})
-
-
-def _all_plain(values: Any) -> bool:
-    return all(type(value) in _PLAIN or type(value) is _Shared for value in values)
-
-
-def _dumps(value: Any, *, plain: bool) -> bytes:
-    """Pickle as the pool would: multiprocessing's pickler, so the reducers registered
-    with it apply (torch's for tensors, say). Plain data (``plain``: builtin scalars, our
-    own handles) takes the C pickler's quicker way, which gives the same bytes' meaning.
-    What both refuse (a decorated function, say) goes through conveyor's rule for tasks
-    too (runtime/pickling.py), which costs a Python call per object: the last resort."""
-    try:
-        if plain:
-            return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        return bytes(ForkingPickler.dumps(value, pickle.HIGHEST_PROTOCOL))
-    except Exception:
-        return dumps(value)
-
-
-class _Shared:
-    """A call's reference to the function or a side input of its session's table;
-    unpickled in the worker as the value itself."""
-
-    __slots__ = ("token", "index")
-
-    def __init__(self, token: str, index: int) -> None:
-        self.token = token
-        self.index = index
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _shared_value, (self.token, self.index)
-
-
 def _workers_of(pool: Executor) -> int:
     """How many calls the pool runs at once (a ProcessPoolExecutor's own count)."""
     workers = getattr(pool, "_max_workers", None)
     return workers if isinstance(workers, int) and workers > 0 else os.cpu_count() or 1
-
-
-# -- in the worker ------------------------------------------------------------------------------
-
-
-#: In a worker process: the tables of the sessions whose batches it runs (token -> values).
-#: A pool conveyor made keeps its run's table until it shuts down at the end of the run;
-#: a pool passed in outlives the run, so there a table lives only while a batch runs
-#: (a large side input must not stay in the user's workers after the run).
-_TABLES: dict[str, list[Any]] = {}
-
-
-def _run_batch(
-    token: str, table: bytes, payloads: list[bytes], budget: float, keep: bool,
-) -> tuple[list[Outcome], float]:
-    """Run a batch's calls one after the other, until they have taken ``budget`` seconds:
-    the outcomes of those run (at least one; the rest were not started) and their time."""
-    start = perf_counter()
-    if token not in _TABLES:
-        try:
-            _TABLES[token] = pickle.loads(table)
-        except BaseException as exc:  # every call of the batch fails with it
-            failure = _pickled_failure(exc)
-            return [(False, failure) for _ in payloads], perf_counter() - start
-    outcomes: list[Outcome] = []
-    try:
-        for payload in payloads:
-            outcomes.append(_run_one(payload))
-            if perf_counter() - start >= budget:
-                break
-    finally:
-        if not keep:
-            del _TABLES[token]
-    return outcomes, perf_counter() - start
-
-
-def _shared_value(token: str, index: int) -> Any:
-    return _TABLES[token][index]
-
-
-def _run_one(payload: bytes) -> Outcome:
-    try:
-        fn, args, kwargs = pickle.loads(payload)
-        result = fn(*args, **kwargs)
-    except BaseException as exc:  # the call's own failure, whatever it is, goes back to it
-        return False, _pickled_failure(exc)
-    try:
-        return True, _dumps(result, plain=type(result) in _PLAIN)
-    except Exception as exc:
-        exc.add_note(
-            "conveyor: the call's result does not pickle, so it cannot come back from the worker "
-            "process; return plain data (or use executor='thread')"
-        )
-        return False, _pickled_failure(exc)
-
-
-def _pickled_failure(exc: BaseException) -> bytes:
-    text = "".join(traceback.format_exception(exc))
-    try:
-        data = dumps(_Raised(exc, text))
-        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt (a custom __init__)
-        return data
-    except Exception as unpicklable:
-        return dumps(_Raised(_stand_in(unpicklable, exc, text), text))
-
-
-def _stand_in(error: Exception, original: BaseException, text: str) -> Exception:
-    """The pickling error, made afresh: the one caught is chained to the original (and
-    some picklers, such as tblib's, pickle the chain, which does not pickle)."""
-    try:
-        stand_in: Exception = type(error)(*error.args)
-    except Exception:
-        stand_in = TypeError(str(error))
-    stand_in.add_note(
-        f"conveyor: the call raised {type(original).__name__}: {original}, which does not pickle (or "
-        f"cannot be rebuilt from its pickle), so this error comes back from the worker process in "
-        f"its place; the worker's traceback:\n{text}"
-    )
-    return stand_in
-
-
-class _Raised:
-    """An exception on its way back from a worker: rebuilt with the worker's traceback as
-    its cause, so the parent's traceback shows where in the worker it was raised."""
-
-    def __init__(self, exc: BaseException, text: str) -> None:
-        self.exc = exc
-        self.text = text
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuilt, (self.exc, self.text)
-
-
-class WorkerTraceback(Exception):
-    """The traceback of an exception as the worker process saw it."""
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.args[0]}"""' if self.args else ""
-
-
-def _rebuilt(exc: BaseException, text: str) -> BaseException:
-    exc.__cause__ = WorkerTraceback(text)
-    return exc
