@@ -43,7 +43,7 @@ from typing import Any, Final, Literal, Union
 
 __all__ = [
     "Backend", "Session", "SessionSpec", "InWorker", "ExecutorSpec", "ExecutorName",
-    "EXECUTOR_NAMES", "check_executor", "executor_label", "is_inline", "run_call",
+    "EXECUTOR_NAMES", "check_executor", "executor_label", "is_inline", "one_per_call", "run_call",
 ]
 
 ExecutorName = Literal["inline", "thread", "process"]
@@ -106,6 +106,19 @@ def run_call(fn: Callable[..., Any], iterate: bool, /, *args: Any, **kwargs: Any
             kwargs[key] = value.resolve()
     result = fn(*args, **kwargs)
     return list(result) if iterate else result
+
+
+def one_per_call(error: BaseException) -> BaseException:
+    """A copy of ``error`` for one of several calls that failed with it together (a batch,
+    a broken pool, a lost scheduler), so that the notes each call adds stay its own: the
+    same type and arguments, the original as its cause; the original itself when its
+    type cannot be rebuilt from its arguments (its type matters more than its notes)."""
+    try:
+        clone = type(error)(*error.args)
+    except Exception:
+        return error
+    clone.__cause__ = error
+    return clone
 
 
 def is_inline(spec: object) -> bool:

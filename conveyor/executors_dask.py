@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from conveyor.executors import Backend, Session, SessionSpec
+from conveyor.executors import Backend, Session, SessionSpec, one_per_call
 
 log = logging.getLogger("conveyor")
 
@@ -175,7 +175,7 @@ class DaskSession(Session):
             )
         except Exception as exc:  # e.g. the client lost its scheduler: each call fails alone
             for *_, waiter in batch:
-                waiter.set_exception(_copy(exc))
+                waiter.set_exception(one_per_call(exc))
             return
         self.submitted += len(futures)
         self.outstanding.update(futures)
@@ -303,16 +303,6 @@ def _explain(exc: BaseException, task_name: str) -> None:
             f"(Dask tried it on as many workers as distributed.scheduler.allowed-failures allows); "
             f"the task's on_error / retry_attempts decide what happens next"
         )
-
-
-def _copy(exc: Exception) -> Exception:
-    """One exception object per failing call (each gets its own notes)."""
-    try:
-        clone = type(exc)(*exc.args)
-    except Exception:
-        clone = RuntimeError(f"{type(exc).__name__}: {exc}")
-    clone.__cause__ = exc
-    return clone
 
 
 class _Box:

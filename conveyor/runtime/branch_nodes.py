@@ -242,14 +242,18 @@ class BranchNode(Fused, BranchOutlet, WaitingOutlet):
                 inlet.put_nowait(item)
 
     async def _tee_main(self, item: Any) -> None:
+        await self._room_in_ready()
+        self.ready.append(item)
+        self.wake_reader()
+
+    async def _room_in_ready(self) -> None:
+        """Wait while ``max_in_flight`` outputs wait to be pulled (the outlet wakes ``_main_room``)."""
         while len(self.ready) >= self.window and not self.run.stopping:
             self._main_room = self.run.loop.create_future()
             try:
                 await self._main_room
             finally:
                 self._main_room = None
-        self.ready.append(item)
-        self.wake_reader()
 
     async def _route(self, item: Any) -> None:
         router = self.step.router

@@ -72,6 +72,7 @@ class Fused:
         def _paired(self, item: Any, parts: list[list[Any]]) -> tuple[Any, ...] | None: ...
         def _out(self, item: Any) -> Any: ...
         def _start_branches(self) -> None: ...
+        def _room_in_ready(self) -> Coroutine[Any, Any, None]: ...
         def _feed(self) -> Coroutine[Any, Any, None]: ...
         def wake_reader(self) -> None: ...
 
@@ -146,7 +147,8 @@ class Fused:
                         if lists is not None:
                             lists.append([value])
                     else:
-                        lists = [[answer] for answer in answers] if lists is None else lists
+                        if lists is None:
+                            lists = [[answer] for answer in answers]  # the branches before this one
                         lists.append(several)
                 elif several is None:
                     ready_out.append(value)  # fan: the item's outputs, branch by branch
@@ -161,12 +163,8 @@ class Fused:
             reader = self._reader  # wake_reader(), inlined: once per item
             if reader is not None and not reader.done():
                 reader.set_result(None)
-            while len(ready_out) >= window and not run.stopping:
-                self._main_room = run.loop.create_future()
-                try:
-                    await self._main_room
-                finally:
-                    self._main_room = None
+            if len(ready_out) >= window:
+                await self._room_in_ready()
             if not inline and not run.stopping:
                 self._switch()
                 await self._feed()  # the rest of the stream, the usual way

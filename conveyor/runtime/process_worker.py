@@ -127,7 +127,7 @@ def _stand_in(error: Exception, original: BaseException, text: str) -> Exception
     """The pickling error, made afresh: the one caught is chained to the original (and
     some picklers, such as tblib's, pickle the chain, which does not pickle)."""
     try:
-        stand_in: Exception = type(error)(*error.args)
+        stand_in: Exception = type(error)(*error.args)  # not one_per_call: no chain to the original
     except Exception:
         stand_in = TypeError(str(error))
     stand_in.add_note(

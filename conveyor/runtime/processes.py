@@ -51,7 +51,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from conveyor.executors import SessionSpec
+from conveyor.executors import SessionSpec, one_per_call
 from conveyor.runtime.pickling import check_pickles, dumps
 from conveyor.runtime.process_worker import Outcome, Shared, WorkerTraceback, all_plain, quick_dumps, run_batch
 from conveyor.runtime.pools import PoolSession, pool_size
@@ -63,9 +63,12 @@ BATCH_SECONDS = 0.02
 #: The most calls in one batch, however short they are.
 MAX_BATCH = 512
 _SMOOTHING = 0.3  # weight of the latest batch in the mean time per call
-#: A batch whose calls have taken this many times BATCH_SECONDS stops; its calls not
-#: yet run come back unrun and are sent again (calls that turned slow mid-stream).
-_BUDGET_FACTOR = 2
+#: A batch whose calls have taken this long stops; its calls not yet run come back
+#: unrun and are sent again (calls that turned slow mid-stream).
+_BATCH_BUDGET = 2 * BATCH_SECONDS
+#: Batches in the pool per worker: one running, one waiting in its pipe.
+_BATCHES_PER_WORKER = 2
+
 
 class _Call:
     __slots__ = ("payload", "waiter", "batch")
@@ -92,6 +95,7 @@ class ProcessSession(PoolSession):
         self.loop = asyncio.get_running_loop()
         self.old_pools: list[Executor] = []  # broken pools replaced during the run
         self.workers = _workers_of(pool)
+        self.room = _BATCHES_PER_WORKER * self.workers  # batches in the pool at once
         # One call per batch: for a time limit (a sibling ahead in a batch would count
         # against it), and for a pool that counts its tasks (max_tasks_per_child).
         self.one_by_one = spec.timeout is not None or bool(getattr(pool, "_max_tasks_per_child", None))
@@ -125,7 +129,7 @@ class ProcessSession(PoolSession):
             raise
         call = _Call(payload, self.loop.create_future())
         self.queued.append(call)
-        if self.sent < 2 * self.workers:
+        if self.sent < self.room:
             self._send()
         return self._result(call)
 
@@ -152,7 +156,7 @@ class ProcessSession(PoolSession):
 
     def _send(self) -> None:
         """Send queued calls, batch by batch, while the pool has room."""
-        while self.queued and self.sent < 2 * self.workers and not self.closed:
+        while self.queued and self.sent < self.room and not self.closed:
             size = self._batch_size()
             calls: list[_Call] = []
             while self.queued and len(calls) < size:
@@ -172,8 +176,7 @@ class ProcessSession(PoolSession):
         if self.table_bytes is None:
             self.table_bytes = dumps(self.table)  # checked piece by piece when shared
         payloads = [call.payload for call in calls]
-        # A batch stops after its time (calls that turned slow): the rest comes back unrun.
-        budget = _BUDGET_FACTOR * BATCH_SECONDS
+        budget = _BATCH_BUDGET  # calls that turned slow: the rest of the batch comes back unrun
         try:
             try:
                 future = self.pool.submit(run_batch, self.token, self.table_bytes, payloads, budget, self.owned)
@@ -244,20 +247,9 @@ class ProcessSession(PoolSession):
 
 
 def _fail(calls: list[_Call], error: BaseException) -> None:
-    """Each call gets its own copy of a batch's failure, so notes added to one stay its own."""
     for call in calls:
         if not call.waiter.done():
-            call.waiter.set_exception(_copy(error))
-
-
-def _copy(error: BaseException) -> BaseException:
-    try:
-        clone = type(error)(*error.args)
-    except Exception:
-        return error
-    clone.__cause__ = error.__cause__
-    clone.__traceback__ = error.__traceback__
-    return clone
+            call.waiter.set_exception(one_per_call(error))
 
 
 def _workers_of(pool: Executor) -> int:

@@ -61,7 +61,6 @@ __all__ = ["Stage"]
 T = TypeVar("T")
 
 
-
 class Stage(Pump, Carrying, Recovery, WaitingOutlet):
     def __init__(
         self,
