@@ -102,9 +102,15 @@ class Stream(AsyncIterator[T], Generic[T]):
     async def collect(self) -> list[T]:
         """All remaining results as a list (the run's order: input order or completion)."""
         results: list[T] = []
+        append = results.append
         try:
-            async for item in self:
-                results.append(item)
+            run = self._ensure_run()
+            while True:
+                run.take_ready(append)  # the hot path: what is ready, without a coroutine
+                try:
+                    append(await self.__anext__())
+                except StopAsyncIteration:
+                    break
         finally:
             await self.aclose()
         return results

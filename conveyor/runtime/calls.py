@@ -1,6 +1,6 @@
 """The pieces of one call that the stage and its recovery share: the slot a call
 holds, a coroutine call that suspended during its eager first step and how to drive
-it on in the current task, the coroutine of a carrying task, and small helpers
+it on in the current task, and small helpers
 around user code (draining async iterators, closing generators, telling a user's
 CancelledError from a cancellation)."""
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from conveyor.runtime.deadlines import Deadline
 
 __all__ = [
-    "Slot", "Suspended", "resume", "Carrier", "drain", "close_iterator",
+    "Slot", "Suspended", "resume", "drain", "close_iterator",
     "raised_by_user_code", "unexpected_cancel", "not_prepared",
 ]
 
@@ -71,41 +71,6 @@ async def close_iterator(iterator: Any) -> None:
 
 async def drain(results: Any) -> list[Any]:
     return [value async for value in results]
-
-
-class Carrier(collections.abc.Coroutine[Any, Any, None]):
-    """The coroutine of a carrying task, wrapping ``_drive(stage, call, ...)`` (runtime/carrying.py).
-
-    If the task is cancelled before its first step (the run stopped at once), the
-    user's coroutine is closed too, instead of being garbage collected "never awaited".
-    """
-
-    __slots__ = ("_body", "_call")
-
-    def __init__(self, body: Coroutine[Any, Any, None], call: Coroutine[Any, Any, Any]) -> None:
-        self._body = body
-        self._call: Coroutine[Any, Any, Any] | None = call
-
-    def send(self, value: Any) -> Any:
-        self._call = None  # started: the body owns the call from now on
-        return self._body.send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        if self._call is not None:  # cancelled before the first step
-            self._call.close()
-            self._call = None
-        if val is None and tb is None:
-            return self._body.throw(typ)  # the one-argument form (the others are deprecated)
-        return self._body.throw(typ, val, tb)
-
-    def close(self) -> None:
-        if self._call is not None:
-            self._call.close()
-            self._call = None
-        self._body.close()
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return self._body.__await__()
 
 
 class Suspended(NamedTuple):

@@ -7,6 +7,13 @@ pump and a new task, takes the next waiting item of the following stage and runs
 that call itself (``_adopt_downstream``). One task can so carry an item through a
 chain of stages, as ``asyncio.gather`` of a chain would.
 
+A carried coroutine call costs about what one step of such a chain costs: while the
+carrying task's context equals the next stage's (no user code has set a context
+variable in it), the task makes the call and awaits it itself, in that context, with
+no copy and no layer in between; a plain stage (see ``Stage.plain``) is settled and
+entered in a few lines (``_drive``, ``_adopt_plain``). Otherwise the call gets
+a copy of the stage's context and its first step runs eagerly, as in the pump.
+
 A mixin of the ``Stage`` (runtime/stage.py), whose attributes it declares below.
 """
 
@@ -16,15 +23,17 @@ import asyncio
 import contextvars
 import functools
 from collections import deque
-from collections.abc import Awaitable, Coroutine
-from types import CoroutineType
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import copy_context
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from conveyor.invoke import CallShape
-from conveyor.runtime.calls import Carrier, Slot, Suspended, drain, raised_by_user_code, resume, unexpected_cancel
+from conveyor.runtime.calls import Slot, Suspended, drain, raised_by_user_code, resume, unexpected_cancel
 from conveyor.runtime.deadlines import Deadlines, timeout_error
-from conveyor.runtime.groups import NOTHING
+from conveyor.runtime.groups import NOTHING, Leading
 from conveyor.runtime.inputs import EMPTY, END, awaited
+from conveyor.runtime.outcomes import NEVER_AWAITABLE
 from conveyor.task import Task
 
 if TYPE_CHECKING:
@@ -32,13 +41,17 @@ if TYPE_CHECKING:
     from conveyor.runtime.inputs import Outlet
     from conveyor.runtime.scheduler import Run
     from conveyor.runtime.stage import Stage
+    from conveyor.runtime.stats import StageStats
 
-__all__ = ["Carrying", "EAGER_GIVE_UP", "EAGER_PROBE_EVERY"]
+__all__ = ["Carrying", "EAGER_GIVE_UP", "EAGER_PROBE_EVERY", "BLOCKING_PROBE_EVERY"]
 
 #: After this many eager calls in a row that suspended, a stage starts calls as tasks.
 EAGER_GIVE_UP = 8
 #: A stage starting calls as tasks tries one eager call this often, to notice a change.
 EAGER_PROBE_EVERY = 256
+#: Of the coroutine calls carried into a stage, the first and then one in this many
+#: start eagerly, so that one blocking the event loop is still reported.
+BLOCKING_PROBE_EVERY = 256
 
 
 class Carrying:
@@ -53,32 +66,48 @@ class Carrying:
         deadlines: Deadlines | None
         gate: ConcurrencyGate | None
         ready: deque[Any]
+        slots: deque[Slot]
         window: float
         pending_weight: int
+        running: int
         adoptable: bool
+        plain: bool
         prepared: bool
         holding: bool
+        tracking: bool
+        leading: bool
+        stats: StageStats
+        context: contextvars.Context
+        call: Callable[[Any], Any]
+        _pump_waiter: asyncio.Future[None] | None
         _eager: bool
         _suspended_in_a_row: int
         _calls_since_probe: int
+        _carried: int
 
+        def _open_slot(self, item: Any, weight: int, started: float) -> Slot: ...
+        def _finish(self, slot: Slot, outputs: list[Any], now: float | None = None) -> None: ...
+        def _wake_pump(self) -> None: ...
         def _start(self, item: Any, weight: int, *, adopted: bool = False) -> Suspended | None: ...
         def _succeed(self, slot: Slot, result: Any) -> None: ...
         def _after_failure(self, slot: Slot, exc: Exception) -> None: ...
         def _stop_run_with(self, exc: BaseException) -> None: ...
         def pass_nothing(self) -> None: ...
 
-    def _spawn_call(self, slot: Slot, result: Any, context: contextvars.Context) -> None:
+    def _spawn_carrier(self, slot: Slot) -> None:
+        """Start a coroutine call in a task of its own, which makes the call, settles it
+        and carries its output into the next stage (``_drive``). Made in that task, the
+        call cannot be left unawaited by a task cancelled before its first step."""
         run = self.run
-        if type(result) is CoroutineType and self.downstream is not None:
-            # The task runs the call, then carries its output into the next stage.
-            # It runs _drive straight away (run.supervise drops it from run.tasks when done).
-            carrier = run.loop.create_task(Carrier(_drive(self, result, slot), result), context=context)
-            run.tasks.add(carrier)
-            carrier.add_done_callback(run.supervise)
-            if self.deadlines is not None:
-                slot.deadline = self.deadlines.arm(slot.started, carrier)
-            return
+        carrier = run.loop.create_task(_drive(self, None, slot), context=self.context.copy())
+        run.tasks.add(carrier)
+        carrier.add_done_callback(run.tasks.discard)  # _drive reports its own internal errors
+        if self.deadlines is not None:
+            slot.deadline = self.deadlines.arm(slot.started, carrier)
+
+    def _spawn_call(self, slot: Slot, result: Any, context: contextvars.Context) -> None:
+        """A call that is not carried on: its own task, settled by its done callback."""
+        run = self.run
         if self.shape is CallShape.ASYNC_ITERATOR:
             result = drain(result)
         elif not asyncio.iscoroutine(result):
@@ -91,14 +120,15 @@ class Carrying:
         if self.deadlines is not None:
             slot.deadline = self.deadlines.arm(slot.started, task)
 
-    def _adopt_downstream(self) -> tuple[Carrying, Suspended] | None:
+    def _adopt_downstream(self) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
         """Fusion: the task that just finished a call takes the next waiting item of
         the following stage and runs that call itself, instead of leaving it to the
         next stage's pump and a new task. One task can so carry an item through a
         chain of stages, as ``asyncio.gather`` of a chain would.
 
-        Calls that finish inline are carried further right here; the first one that
-        suspends is returned, for the caller's loop (`_drive`) to await."""
+        Calls that finish inline are carried further right here. The first one that
+        suspends is returned for the caller's loop (`_drive`) to await: as
+        (stage, None, slot) when that loop is to make the call itself."""
         stage = self.downstream
         while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
             gate = stage.gate  # _no_room(1), inlined: this runs once per carried call
@@ -110,11 +140,58 @@ class Carrying:
             if item is NOTHING:
                 stage.pass_nothing()
                 return None
+            if stage.shape is CallShape.AWAITABLE and copy_context() == stage.context:
+                stage._carried += 1
+                if stage._carried % BLOCKING_PROBE_EVERY != 1:  # the others, eagerly: see below
+                    return stage, None, stage._open_carried(item)
+            # The call runs in a context of its own, first step eagerly: one that finishes
+            # without waiting is checked for blocking the event loop (runtime/blocking.py).
             suspended = stage._start(item, 1, adopted=True)
             if suspended is not None:
-                return stage, suspended
+                return stage, resume(suspended), suspended.slot
             stage = stage.downstream  # done inline: carry its output further
         return None
+
+    def _open_carried(self, item: Any) -> Slot:
+        """Book a coroutine call that the carrying task makes and awaits itself, in its
+        own context: that context equals this stage's (checked), so it needs no copy,
+        and no layer stands between the task and the call."""
+        stats = self.stats
+        stats.calls += 1
+        stats.items_in += 1
+        if self.tracking:  # in an ordered branch: a Leading item is called for its value
+            self.leading = type(item) is Leading
+            if self.leading:
+                item = item.value
+        slot = self._open_slot(item, 1, perf_counter())
+        if self.deadlines is not None:
+            slot.deadline = self.deadlines.arm(slot.started, asyncio.current_task())  # type: ignore[arg-type]
+        return slot
+
+    def _adopt_plain(self, down: Stage, now: float) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
+        """The short way of ``_adopt_downstream`` into a plain next stage that reads this
+        stage's outputs: take the next one and book its call, for ``_drive`` to make.
+        None: take the general way (nothing ready, no room, a context variable was set,
+        or the blocking probe's turn). ``get_nowait`` and ``_open_carried`` are inlined:
+        this runs once per carried call."""
+        upstream: object = down.upstream  # a Stage is an Outlet: this stage, or another outlet
+        if (upstream is not self or not self.ready or not down.prepared or down.holding or down.run.stopping
+                or down.pending_weight + len(down.ready) >= down.window or copy_context() != down.context):
+            return None
+        if down._carried % BLOCKING_PROBE_EVERY == 0:
+            return None  # the probe's turn: the general way runs this call eagerly
+        down._carried += 1
+        item = self.ready.popleft()
+        if self._pump_waiter is not None:
+            self._wake_pump()
+        stats = down.stats
+        stats.calls += 1
+        stats.items_in += 1
+        slot = Slot(item, 1, now)  # started as the call before it finished
+        down.slots.append(slot)
+        down.pending_weight += 1
+        down.running += 1
+        return down, None, slot
 
     def _on_call_done(self, slot: Slot, task: asyncio.Task[Any]) -> None:
         self.run.tasks.discard(task)
@@ -176,23 +253,38 @@ class Carrying:
             self._stop_run_with(exc)
 
 
-async def _drive(stage: Carrying, call: Awaitable[Any], slot: Slot) -> None:
-    """Await a started call in the current task and settle it, then carry items down
-    the chain, in one flat loop: the stack (and so the user's own recursion room)
-    never grows with the chain, and each call costs no coroutine of its own."""
-    while True:
-        try:
-            result = await call
-        except BaseException as exc:
-            stage._settle_failure(slot, exc)
-            return
-        if slot.deadline is not None:
-            slot.deadline.end()
-        stage._succeed(slot, result)
-        if stage.downstream is None:
-            return
-        carried = stage._adopt_downstream()
-        if carried is None:
-            return
-        stage, suspended = carried
-        call, slot = resume(suspended), suspended.slot
+async def _drive(stage: Carrying, call: Awaitable[Any] | None, slot: Slot) -> None:
+    """Await a call in the current task and settle it, then carry items down the
+    chain, in one flat loop: the stack (and so the user's own recursion room) never
+    grows with the chain, and each call costs no coroutine of its own. A call of None
+    is made here, from the slot's item, in this task's context.
+
+    A carrying task's done callback only drops it from ``run.tasks``: a failure of
+    ours that escapes is reported here, as ``run.supervise`` would."""
+    try:
+        while True:
+            try:
+                if call is None:
+                    call = stage.call(slot.item)
+                result = await call
+            except BaseException as exc:
+                stage._settle_failure(slot, exc)
+                return
+            if slot.deadline is not None:
+                slot.deadline.end()
+            now = perf_counter()
+            if stage.plain and result is not None and type(result) in NEVER_AWAITABLE:
+                stage._finish(slot, [result], now)  # one ordinary item: _succeed, inlined (hot)
+            else:
+                stage._succeed(slot, result)
+            down = stage.downstream
+            if down is None:
+                return
+            carried = stage._adopt_plain(down, now) if down.plain else None
+            if carried is None:
+                carried = stage._adopt_downstream()
+                if carried is None:
+                    return
+            stage, call, slot = carried
+    except Exception as exc:
+        stage.run.internal_error(exc)

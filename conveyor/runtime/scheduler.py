@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from conveyor.runtime.checks import input_checker_for
@@ -78,17 +78,15 @@ class Run:
         self._outlet: Outlet | None = None
         self._input: Input | None = None
         self._reading = False  # a consumer is inside next(): one reader at a time
+        self._peeked: Any = EMPTY  # END, seen by take_ready() and left for next()
         self._last: Outlet | None = None  # the outlet the consumer reads
         self._wiring: Wiring | None = None
         self._wind_down_task: asyncio.Task[None] | None = None
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
+        self.loop: asyncio.AbstractEventLoop  # set by start(), inside the running loop
 
     def start(self) -> None:
         """Build the stages and start their pumps (inside the running event loop)."""
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()
         self.state = "running"
         is_source = bool(self.stages) and self.stages[0].is_source
         wiring = self._wiring = Wiring(self)
@@ -114,7 +112,7 @@ class Run:
         """
         if not asyncio.iscoroutine(work):
             work = awaited(work)  # a Future or other awaitable returned by a user function
-        task = self._loop.create_task(work, context=context)
+        task = self.loop.create_task(work, context=context)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard if awaited_by_caller else self.supervise)
         return task
@@ -126,13 +124,42 @@ class Run:
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is None or self.error is exc or isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if exc is not None:
+            self.internal_error(exc)
+
+    def internal_error(self, exc: BaseException) -> None:
+        """A failure that escaped the run's own code: a bug of ours. It fails the run
+        with a clear note, rather than hanging it or going unseen."""
+        if self.error is exc or isinstance(exc, (KeyboardInterrupt, SystemExit)):
             return  # already the run's error (KeyboardInterrupt & co. stop the run themselves)
         exc.add_note(
             "conveyor: internal error in the scheduler (a bug in conveyor, please report it "
             "with this traceback); the run was stopped"
         )
         self.fail(exc)
+
+    def take_ready(self, append: Callable[[Any], None]) -> None:
+        """Hand every result that is ready now to ``append`` (``collect()``'s hot path:
+        no coroutine per item); ``next()`` then waits for more, ends the stream, or
+        raises the run's error."""
+        if self.error is not None or self.state != "running" or self._reading:
+            return
+        get_nowait = self._outlet.get_nowait  # type: ignore[union-attr]  # set while running
+        taken = 0
+        try:
+            while True:
+                item = get_nowait()
+                if item is EMPTY:
+                    break
+                if item is END:
+                    self._peeked = item  # next() ends the stream
+                    break
+                append(item)
+                taken += 1
+        except Exception as exc:  # only the input adapter raises here (no stages)
+            self.fail(exc)  # next() raises it
+        finally:
+            self.stats.delivered += taken
 
     async def next(self) -> Any:
         """The next result; raises StopAsyncIteration at the end, or the run's error."""
@@ -145,7 +172,9 @@ class Run:
         assert self._outlet is not None
         self._reading = True
         try:
-            item = self._outlet.get_nowait()
+            item, self._peeked = self._peeked, EMPTY
+            if item is EMPTY:
+                item = self._outlet.get_nowait()
             if item is EMPTY:
                 item = await self._outlet.get()
         except Exception as exc:  # only the input adapter raises here (no stages)

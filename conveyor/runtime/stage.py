@@ -109,6 +109,7 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
         self._eager = True
         self._suspended_in_a_row = 0
         self._calls_since_probe = 0
+        self._carried = 0  # carried coroutine calls (see Carrying._adopt_downstream)
         self.counts_input = not task.is_source  # a source's one call takes no stream item
         self.downstream: Stage | None = None  # the next stage, for carrying items on
         # Items are adopted only one at a time into single stages; batching is the pump's job.
@@ -118,6 +119,13 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
         self.prepared = False  # side inputs not resolved yet
         #: An inline call longer than this logs a warning (runtime/blocking.py).
         self.blocking_after = blocking_threshold()
+        #: A plain stage: coroutine calls of a single task, in order, with no shared limit,
+        #: item checks, branch tracking or time limit. Its carried calls take the short
+        #: way (``Carrying._adopt_plain``, and ``_finish`` straight from ``_drive``).
+        self.plain = (
+            ordered and self.adoptable and self.shape is CallShape.AWAITABLE and self.gate is None
+            and checker is None and not tracking and self.deadlines is None
+        )
 
     @property
     def fusable(self) -> bool:
@@ -167,14 +175,18 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
         if self.counts_input:
             stats.items_in += weight
         started = perf_counter()
-        context = self.context.copy()  # like a task: user code gets its own context
         shape = self.shape
+        eager = adopted or shape is not CallShape.AWAITABLE or self._try_eager()
+        if not eager and self.downstream is not None:
+            self._spawn_carrier(self._open_slot(item, weight, started))
+            return None
+        context = self.context.copy()  # like a task: user code gets its own context
         try:
             result = context.run(self.call, item)
             if shape is CallShape.ITERATOR:
                 result = context.run(list, result)
             elif shape is not CallShape.VALUE:
-                if type(result) is not CoroutineType or not (adopted or self._try_eager()):
+                if type(result) is not CoroutineType or not eager:
                     self._spawn_call(self._open_slot(item, weight, started), result, context)
                     return None
                 try:
@@ -262,13 +274,14 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
             return
         self._finish(slot, outputs)
 
-    def _finish(self, slot: Slot, outputs: list[Any]) -> None:
+    def _finish(self, slot: Slot, outputs: list[Any], now: float | None = None) -> None:
+        """Release a finished call's outputs (in input order); ``now``: the clock, if read."""
         self.running -= 1
         if self.gate is not None:
             self.gate.release()
         stats = self.stats
         stats.finished_calls += 1
-        stats.busy_seconds += perf_counter() - slot.started
+        stats.busy_seconds += (perf_counter() if now is None else now) - slot.started
         stats.items_out += len(outputs)
         if self.tracking and (len(outputs) != 1 or slot.leading or type(slot.item) is MarkedBatch):
             outputs = self._encoded(slot.item, outputs, slot.leading)  # even a skipped call's
