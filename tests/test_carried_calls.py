@@ -119,3 +119,26 @@ async def test_collect_delivers_every_ready_result_and_counts_it() -> None:
     stream = (first | fails_late)(range(150))
     assert await stream.collect() == list(range(150))
     assert stream.stats.delivered == 150
+
+
+async def test_carried_calls_that_finish_out_of_order_come_out_in_input_order() -> None:
+    @single_task
+    async def quick(x: int) -> int:
+        await asyncio.sleep(0.001)
+        return x
+
+    @single_task
+    async def later_items_finish_first(x: int) -> int:
+        await asyncio.sleep(0.002 * (N - x) / N)
+        return x * 10
+
+    @single_task
+    async def last(x: int) -> int:
+        await asyncio.sleep(0)
+        return x + 1
+
+    stream = (quick | later_items_finish_first | last)(range(N))
+    assert await stream.collect() == [x * 10 + 1 for x in range(N)]
+    for stage in stream.stats.stages:
+        assert (stage.items_in, stage.items_out, stage.calls, stage.finished_calls) == (N, N, N, N)
+    assert stream.stats.delivered == N

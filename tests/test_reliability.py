@@ -132,7 +132,7 @@ async def test_carrying_does_not_eat_the_users_recursion_room() -> None:
 
 
 async def test_an_internal_error_fails_the_run_with_a_clear_note(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: Stage) -> Any:
+    def broken(self: Stage, *args: Any) -> Any:
         raise KeyError("internal")
 
     monkeypatch.setattr(Stage, "_adopt_downstream", broken)

@@ -86,7 +86,7 @@ class Carrying:
         _carried: int
 
         def _open_slot(self, item: Any, weight: int, started: float) -> Slot: ...
-        def _finish(self, slot: Slot, outputs: list[Any], now: float | None = None) -> None: ...
+        def _finish_one(self, slot: Slot, result: Any, now: float) -> None: ...
         def _wake_pump(self) -> None: ...
         def _start(self, item: Any, weight: int, *, adopted: bool = False) -> Suspended | None: ...
         def _succeed(self, slot: Slot, result: Any) -> None: ...
@@ -99,7 +99,8 @@ class Carrying:
         and carries its output into the next stage (``_drive``). Made in that task, the
         call cannot be left unawaited by a task cancelled before its first step."""
         run = self.run
-        carrier = run.loop.create_task(_drive(self, None, slot), context=self.context.copy())
+        context = self.context.copy()
+        carrier = run.loop.create_task(_drive(self, None, slot, context), context=context)
         run.tasks.add(carrier)
         carrier.add_done_callback(run.tasks.discard)  # _drive reports its own internal errors
         if self.deadlines is not None:
@@ -120,7 +121,9 @@ class Carrying:
         if self.deadlines is not None:
             slot.deadline = self.deadlines.arm(slot.started, task)
 
-    def _adopt_downstream(self) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
+    def _adopt_downstream(
+        self, context: contextvars.Context | None = None
+    ) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
         """Fusion: the task that just finished a call takes the next waiting item of
         the following stage and runs that call itself, instead of leaving it to the
         next stage's pump and a new task. One task can so carry an item through a
@@ -128,7 +131,8 @@ class Carrying:
 
         Calls that finish inline are carried further right here. The first one that
         suspends is returned for the caller's loop (`_drive`) to await: as
-        (stage, None, slot) when that loop is to make the call itself."""
+        (stage, None, slot) when that loop is to make the call itself. ``context``: the
+        current task's own context object, when the caller knows it (else a copy is read)."""
         stage = self.downstream
         while stage is not None and stage.adoptable and stage.prepared and not stage.holding and not stage.run.stopping:
             gate = stage.gate  # _no_room(1), inlined: this runs once per carried call
@@ -140,7 +144,7 @@ class Carrying:
             if item is NOTHING:
                 stage.pass_nothing()
                 return None
-            if stage.shape is CallShape.AWAITABLE and copy_context() == stage.context:
+            if stage.shape is CallShape.AWAITABLE and (context or copy_context()) == stage.context:
                 stage._carried += 1
                 if stage._carried % BLOCKING_PROBE_EVERY != 1:  # the others, eagerly: see below
                     return stage, None, stage._open_carried(item)
@@ -168,7 +172,9 @@ class Carrying:
             slot.deadline = self.deadlines.arm(slot.started, asyncio.current_task())  # type: ignore[arg-type]
         return slot
 
-    def _adopt_plain(self, down: Stage, now: float) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
+    def _adopt_plain(
+        self, down: Stage, now: float, context: contextvars.Context | None
+    ) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
         """The short way of ``_adopt_downstream`` into a plain next stage that reads this
         stage's outputs: take the next one and book its call, for ``_drive`` to make.
         None: take the general way (nothing ready, no room, a context variable was set,
@@ -176,7 +182,7 @@ class Carrying:
         this runs once per carried call."""
         upstream: object = down.upstream  # a Stage is an Outlet: this stage, or another outlet
         if (upstream is not self or not self.ready or not down.prepared or down.holding or down.run.stopping
-                or down.pending_weight + len(down.ready) >= down.window or copy_context() != down.context):
+                or down.pending_weight + len(down.ready) >= down.window or (context or copy_context()) != down.context):
             return None
         if down._carried % BLOCKING_PROBE_EVERY == 0:
             return None  # the probe's turn: the general way runs this call eagerly
@@ -253,11 +259,14 @@ class Carrying:
             self._stop_run_with(exc)
 
 
-async def _drive(stage: Carrying, call: Awaitable[Any] | None, slot: Slot) -> None:
+async def _drive(
+    stage: Carrying, call: Awaitable[Any] | None, slot: Slot, context: contextvars.Context | None = None
+) -> None:
     """Await a call in the current task and settle it, then carry items down the
     chain, in one flat loop: the stack (and so the user's own recursion room) never
     grows with the chain, and each call costs no coroutine of its own. A call of None
-    is made here, from the slot's item, in this task's context.
+    is made here, from the slot's item, in this task's context (``context``, when the
+    task was made with it: the checks before carried calls then read it without a copy).
 
     A carrying task's done callback only drops it from ``run.tasks``: a failure of
     ours that escapes is reported here, as ``run.supervise`` would."""
@@ -274,15 +283,15 @@ async def _drive(stage: Carrying, call: Awaitable[Any] | None, slot: Slot) -> No
                 slot.deadline.end()
             now = perf_counter()
             if stage.plain and result is not None and type(result) in NEVER_AWAITABLE:
-                stage._finish(slot, [result], now)  # one ordinary item: _succeed, inlined (hot)
+                stage._finish_one(slot, result, now)  # one ordinary item: _succeed, inlined (hot)
             else:
                 stage._succeed(slot, result)
             down = stage.downstream
             if down is None:
                 return
-            carried = stage._adopt_plain(down, now) if down.plain else None
+            carried = stage._adopt_plain(down, now, context) if down.plain else None
             if carried is None:
-                carried = stage._adopt_downstream()
+                carried = stage._adopt_downstream(context)
                 if carried is None:
                     return
             stage, call, slot = carried
