@@ -10,8 +10,9 @@ chain of stages, as ``asyncio.gather`` of a chain would.
 A carried coroutine call costs about what one step of such a chain costs: while the
 carrying task's context equals the next stage's (no user code has set a context
 variable in it), the task makes the call and awaits it itself, in that context, with
-no copy and no layer in between; a plain stage (see ``Stage.plain``) is settled and
-entered in a few lines (``_drive``, ``_adopt_plain``). Otherwise the call gets
+no copy and no layer in between; a call of a plain stage (see ``Stage.plain``) is
+settled and its item carried into the next plain stage in a few lines (``_pass_on``).
+Otherwise the call gets
 a copy of the stage's context and its first step runs eagerly, as in the pump.
 
 A mixin of the ``Stage`` (runtime/stage.py), whose attributes it declares below.
@@ -80,13 +81,14 @@ class Carrying:
         context: contextvars.Context
         call: Callable[[Any], Any]
         _pump_waiter: asyncio.Future[None] | None
+        _reader: asyncio.Future[None] | None
         _eager: bool
         _suspended_in_a_row: int
         _calls_since_probe: int
         _carried: int
 
         def _open_slot(self, item: Any, weight: int, started: float) -> Slot: ...
-        def _finish_one(self, slot: Slot, result: Any, now: float) -> None: ...
+        def _release_finished(self) -> None: ...
         def _wake_pump(self) -> None: ...
         def _start(self, item: Any, weight: int, *, adopted: bool = False) -> Suspended | None: ...
         def _succeed(self, slot: Slot, result: Any) -> None: ...
@@ -144,7 +146,7 @@ class Carrying:
             if item is NOTHING:
                 stage.pass_nothing()
                 return None
-            if stage.shape is CallShape.AWAITABLE and (context or copy_context()) == stage.context:
+            if stage.shape is CallShape.AWAITABLE and (copy_context() if context is None else context) == stage.context:
                 stage._carried += 1
                 if stage._carried % BLOCKING_PROBE_EVERY != 1:  # the others, eagerly: see below
                     return stage, None, stage._open_carried(item)
@@ -172,32 +174,52 @@ class Carrying:
             slot.deadline = self.deadlines.arm(slot.started, asyncio.current_task())  # type: ignore[arg-type]
         return slot
 
-    def _adopt_plain(
-        self, down: Stage, now: float, context: contextvars.Context | None
+    def _pass_on(
+        self, slot: Slot, result: Any, now: float, context: contextvars.Context | None
     ) -> tuple[Carrying, Awaitable[Any] | None, Slot] | None:
-        """The short way of ``_adopt_downstream`` into a plain next stage that reads this
-        stage's outputs: take the next one and book its call, for ``_drive`` to make.
-        None: take the general way (nothing ready, no room, a context variable was set,
-        or the blocking probe's turn). ``get_nowait`` and ``_open_carried`` are inlined:
-        this runs once per carried call."""
-        upstream: object = down.upstream  # a Stage is an Outlet: this stage, or another outlet
-        if (upstream is not self or not self.ready or not down.prepared or down.holding or down.run.stopping
-                or down.pending_weight + len(down.ready) >= down.window or (context or copy_context()) != down.context):
-            return None
-        if down._carried % BLOCKING_PROBE_EVERY == 0:
-            return None  # the probe's turn: the general way runs this call eagerly
-        down._carried += 1
-        item = self.ready.popleft()
-        if self._pump_waiter is not None:
-            self._wake_pump()
-        stats = down.stats
-        stats.calls += 1
-        stats.items_in += 1
-        slot = Slot(item, 1, now)  # started as the call before it finished
-        down.slots.append(slot)
-        down.pending_weight += 1
-        down.running += 1
-        return down, None, slot
+        """Settle a plain stage's call that returned one ordinary item (not None, of a
+        never-awaitable type): ``_succeed`` and ``_finish`` for that case, with the clock
+        read by the caller. When the call's turn has come and the next stage is plain
+        and can take the item now, book that stage's call on the same slot and return
+        it, for ``_drive`` to make; else the item waits in ``ready`` (None: the general
+        way may still carry an earlier item on). The per-call hot path of W2."""
+        self.running -= 1
+        stats = self.stats
+        stats.finished_calls += 1
+        stats.busy_seconds += now - slot.started
+        stats.items_out += 1
+        slots = self.slots
+        carried = None
+        if slots[0] is not slot:  # an earlier call still runs: wait behind it
+            slot.outputs = [result]
+        else:
+            slots.popleft()
+            self.pending_weight -= 1
+            down = self.downstream
+            upstream: object = None if down is None else down.upstream  # a Stage is an Outlet
+            if (upstream is self and not self.ready and down is not None and down.plain and down.prepared
+                    and not down.holding and not down.run.stopping and down.pending_weight + len(down.ready) < down.window
+                    and down._carried % BLOCKING_PROBE_EVERY != 0 and (copy_context() if context is None else context) == down.context):
+                down._carried += 1
+                down_stats = down.stats
+                down_stats.calls += 1
+                down_stats.items_in += 1
+                slot.item, slot.started = result, now  # the slot is free: reused for the next call
+                down.slots.append(slot)
+                down.pending_weight += 1
+                down.running += 1
+                carried = down, None, slot
+            else:
+                self.ready.append(result)
+            if slots and slots[0].outputs is not None:
+                self._release_finished()
+        reader = self._reader  # wake_reader() and _wake_pump(), inlined
+        if reader is not None and not reader.done():
+            reader.set_result(None)
+        waiter = self._pump_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return carried
 
     def _on_call_done(self, slot: Slot, task: asyncio.Task[Any]) -> None:
         self.run.tasks.discard(task)
@@ -281,19 +303,18 @@ async def _drive(
                 return
             if slot.deadline is not None:
                 slot.deadline.end()
-            now = perf_counter()
             if stage.plain and result is not None and type(result) in NEVER_AWAITABLE:
-                stage._finish_one(slot, result, now)  # one ordinary item: _succeed, inlined (hot)
+                carried = stage._pass_on(slot, result, perf_counter(), context)
+                if carried is not None:
+                    stage, call, slot = carried
+                    continue
             else:
                 stage._succeed(slot, result)
-            down = stage.downstream
-            if down is None:
+            if stage.downstream is None:
                 return
-            carried = stage._adopt_plain(down, now, context) if down.plain else None
+            carried = stage._adopt_downstream(context)
             if carried is None:
-                carried = stage._adopt_downstream(context)
-                if carried is None:
-                    return
+                return
             stage, call, slot = carried
     except Exception as exc:
         stage.run.internal_error(exc)

@@ -133,7 +133,7 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
         self.blocking_after = blocking_threshold()
         #: A plain stage: coroutine calls of a single task, in order, with no shared limit,
         #: item checks, branch tracking or time limit. Its carried calls take the short
-        #: way (``Carrying._adopt_plain``, and ``_finish`` straight from ``_drive``).
+        #: way (``Carrying._pass_on``).
         self.plain = (
             ordered and self.adoptable and self.shape is CallShape.AWAITABLE and self.gate is None
             and checker is None and not tracking and self.deadlines is None
@@ -304,32 +304,6 @@ class Stage(Pump, Carrying, Recovery, WaitingOutlet):
             slot.outputs = outputs
             self._release_finished()
         # wake_reader() and _wake_pump(), inlined: this runs once per call
-        reader = self._reader
-        if reader is not None and not reader.done():
-            reader.set_result(None)
-        waiter = self._pump_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _finish_one(self, slot: Slot, result: Any, now: float) -> None:
-        """``_succeed`` of a plain stage's call that returned one ordinary item (not None,
-        of a never-awaitable type): ``_finish`` for that case, with the clock already
-        read. A call whose turn has come hands its item on with no list. (Hot: once per
-        carried call.)"""
-        self.running -= 1
-        stats = self.stats
-        stats.finished_calls += 1
-        stats.busy_seconds += now - slot.started
-        stats.items_out += 1
-        slots = self.slots
-        if slots[0] is slot:
-            slots.popleft()
-            self.pending_weight -= 1
-            self.ready.append(result)
-            if slots and slots[0].outputs is not None:
-                self._release_finished()
-        else:
-            slot.outputs = [result]
         reader = self._reader
         if reader is not None and not reader.done():
             reader.set_result(None)
