@@ -12,8 +12,8 @@ carrying task's context equals the next stage's (no user code has set a context
 variable in it), the task makes the call and awaits it itself, in that context, with
 no copy and no layer in between; a call of a plain stage (see ``Stage.plain``) is
 settled and its item carried into the next plain stage in a few lines (``_pass_on``).
-Otherwise the call gets
-a copy of the stage's context and its first step runs eagerly, as in the pump.
+Otherwise the call gets a copy of the stage's context and its first step runs
+eagerly, as in the pump.
 
 A mixin of the ``Stage`` (runtime/stage.py), whose attributes it declares below.
 """
@@ -146,7 +146,8 @@ class Carrying:
             if item is NOTHING:
                 stage.pass_nothing()
                 return None
-            if stage.shape is CallShape.AWAITABLE and (copy_context() if context is None else context) == stage.context:
+            here = copy_context() if context is None else context
+            if stage.shape is CallShape.AWAITABLE and here == stage.context:
                 stage._carried += 1
                 if stage._carried % BLOCKING_PROBE_EVERY != 1:  # the others, eagerly: see below
                     return stage, None, stage._open_carried(item)
@@ -198,8 +199,10 @@ class Carrying:
             down = self.downstream
             upstream: object = None if down is None else down.upstream  # a Stage is an Outlet
             if (upstream is self and not self.ready and down is not None and down.plain and down.prepared
-                    and not down.holding and not down.run.stopping and down.pending_weight + len(down.ready) < down.window
-                    and down._carried % BLOCKING_PROBE_EVERY != 0 and (copy_context() if context is None else context) == down.context):
+                    and not down.holding and not down.run.stopping
+                    and down.pending_weight + len(down.ready) < down.window
+                    and down._carried % BLOCKING_PROBE_EVERY != 0  # else the probe's turn (_adopt_downstream)
+                    and (copy_context() if context is None else context) == down.context):
                 down._carried += 1
                 down_stats = down.stats
                 down_stats.calls += 1
