@@ -8,8 +8,8 @@ that call itself (``_adopt_downstream``). One task can so carry an item through 
 chain of stages, as ``asyncio.gather`` of a chain would.
 
 A carried coroutine call costs about what one step of such a chain costs: while the
-carrying task's context equals the next stage's (no user code has set a context
-variable in it), the task makes the call and awaits it itself, in that context, with
+carrying task's context holds what the next stage's holds (no user code has set a
+context variable in it: ``same_context``), the task makes the call and awaits it itself, in that context, with
 no copy and no layer in between; a call of a plain stage (see ``Stage.plain``) is
 settled and its item carried into the next plain stage in a few lines (``_pass_on``).
 Otherwise the call gets a copy of the stage's context and its first step runs
@@ -147,7 +147,7 @@ class Carrying:
                 stage.pass_nothing()
                 return None
             here = copy_context() if context is None else context
-            if stage.shape is CallShape.AWAITABLE and here == stage.context:
+            if stage.shape is CallShape.AWAITABLE and same_context(here, stage.context):
                 stage._carried += 1
                 if stage._carried % BLOCKING_PROBE_EVERY != 1:  # the others, eagerly: see below
                     return stage, None, stage._open_carried(item)
@@ -161,7 +161,7 @@ class Carrying:
 
     def _open_carried(self, item: Any) -> Slot:
         """Book a coroutine call that the carrying task makes and awaits itself, in its
-        own context: that context equals this stage's (checked), so it needs no copy,
+        own context: that context holds what this stage's holds (checked), so it needs no copy,
         and no layer stands between the task and the call."""
         stats = self.stats
         stats.calls += 1
@@ -202,7 +202,7 @@ class Carrying:
                     and not down.holding and not down.run.stopping
                     and down.pending_weight + len(down.ready) < down.window
                     and down._carried % BLOCKING_PROBE_EVERY != 0  # else the probe's turn (_adopt_downstream)
-                    and (copy_context() if context is None else context) == down.context):
+                    and same_context(copy_context() if context is None else context, down.context)):
                 down._carried += 1
                 down_stats = down.stats
                 down_stats.calls += 1
@@ -282,6 +282,23 @@ class Carrying:
             self._after_failure(slot, exc)
         else:  # KeyboardInterrupt and friends stop the run
             self._stop_run_with(exc)
+
+
+_MISSING = object()
+
+
+def same_context(here: contextvars.Context, there: contextvars.Context) -> bool:
+    """Do two contexts hold the same variables, each with the very same value? Then a
+    call may run in ``here`` as if in a copy of ``there``. (Not ``==``: that calls the
+    values' ``__eq__``, which may raise, and an equal value another call set is not
+    this stage's own.) Once per carried call: usually a context holds no variable."""
+    if len(here) != len(there):
+        return False
+    get = here.get
+    for var, value in there.items():
+        if get(var, _MISSING) is not value:
+            return False
+    return True
 
 
 async def _drive(
